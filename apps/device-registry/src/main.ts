@@ -1,0 +1,10 @@
+import 'reflect-metadata';
+import { DeviceRegistryModule } from '@latchkey/device-registry';
+import { runService } from '@latchkey/messaging';
+import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo } from '@latchkey/runtime';
+
+bootOrExit(async () => {
+  const context = await loadDatabaseServiceContext('device-registry');
+  const module = DeviceRegistryModule.forRoot({ tenants: context.tenants, database: context.database, messaging: context.messaging });
+  await runService({ name: 'device-registry', module, transport: context.transport, queue: 'device-registry', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** A configuration problem found at boot; its message names every bad variable and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validates the environment once, at boot. Nothing else in a service reads `process.env`. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+const LIST = /\s*,\s*/;
+
+export const NatsUrls = z
+  .string()
+  .min(1)
+  .transform((value) => value.split(LIST).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, 'a NATS URL looks like nats://host:4222')).min(1));
+
+export const PostgresUrl = z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a PostgreSQL URL looks like postgres://user:pass@host:5432/db');
+
+export const PublicUrl = z
+  .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be an http(s) URL' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+export const Port = z.coerce.number().int().min(0).max(65535);
+
+/** Variables every service reads. */
+export const CommonEnv = z.object({
+  NATS_URL: NatsUrls.default(['nats://127.0.0.1:4222']),
+  NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1500),
+  TENANTS_FILE: z.string().min(1).default('config/tenants.dev.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+/** Variables of a service that owns a database schema. */
+export const DatabaseServiceEnv = CommonEnv.extend({
+  DATABASE_URL: PostgresUrl,
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Port of the small HTTP server that answers Kubernetes probes; 0 turns it off. */
+  HEALTH_PORT: Port.default(0),
+});
+
+/** The key-encryption key: 32 random bytes, base64 (e.g. `openssl rand -base64 32`). */
+export const KeyEncryptionKey = z
+  .string()
+  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'LATCHKEY_KEK must be 32 random bytes, base64-encoded');
+
+export const TokenServiceEnv = DatabaseServiceEnv.extend({
+  LATCHKEY_KEK: KeyEncryptionKey,
+  PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
+});
+
+export const GatewayEnv = CommonEnv.extend({
+  PORT: Port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
+});

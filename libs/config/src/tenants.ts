@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { CLIENT_AUTHENTICATION_METHODS, ClientId, ScopeToken, TenantId } from '@latchkey/contracts';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './env.js';
+
+const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name');
+
+export const ClientConfig = z
+  .strictObject({
+    clientId: ClientId,
+    displayName: z.string().max(200).optional(),
+    /** Plain secret: for development files only. Production uses secretFromEnv or secretHash. */
+    secret: z.string().min(1).max(1024).optional(),
+    secretFromEnv: EnvVarName.optional(),
+    /** SHA-256 (hex) of the secret. */
+    secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest').optional(),
+    tokenEndpointAuthMethods: z.array(z.enum(CLIENT_AUTHENTICATION_METHODS)).min(1).default(['client_secret_basic']),
+    grantTypes: z.array(z.string().min(1)).min(1),
+    scopes: z.array(ScopeToken).default([]),
+    redirectUris: z.array(z.url()).default([]),
+    accessTokenTtlSeconds: z.number().int().min(30).max(86_400).optional(),
+  })
+  .refine((c) => [c.secret, c.secretFromEnv, c.secretHash].filter((v) => v !== undefined).length <= 1, {
+    message: 'give at most one of secret, secretFromEnv, secretHash',
+  })
+  .refine(
+    (c) =>
+      !c.tokenEndpointAuthMethods.some((m) => m === 'client_secret_basic' || m === 'client_secret_post') ||
+      c.secret !== undefined ||
+      c.secretFromEnv !== undefined ||
+      c.secretHash !== undefined,
+    { message: 'a client that authenticates with a secret needs secret, secretFromEnv or secretHash' },
+  );
+export type ClientConfig = z.output<typeof ClientConfig>;
+
+export const UserConfig = z
+  .strictObject({
+    username: z.string().min(1).max(200).regex(/^[^\s]+$/, 'no white space in a username'),
+    /** Plain password: for development files only. */
+    password: z.string().min(8).max(1024).optional(),
+    passwordFromEnv: EnvVarName.optional(),
+    email: z.email().optional(),
+    displayName: z.string().max(200).optional(),
+    roles: z.array(z.string().min(1).max(100)).default([]),
+    attributes: z.record(z.string(), z.unknown()).default({}),
+  })
+  .refine((u) => !(u.password !== undefined && u.passwordFromEnv !== undefined), { message: 'give at most one of password, passwordFromEnv' });
+export type UserConfig = z.output<typeof UserConfig>;
+
+export const DeviceConfig = z.strictObject({
+  serial: z.string().min(1).max(200),
+  type: z.string().min(1).max(100),
+  model: z.string().max(200).optional(),
+  firmwareVersion: z.string().max(100).optional(),
+  location: z.string().max(200).optional(),
+  /** Username of the owner, resolved through the identity service. */
+  owner: z.string().min(1).max(200).optional(),
+  attributes: z.record(z.string(), z.unknown()).default({}),
+});
+export type DeviceConfig = z.output<typeof DeviceConfig>;
+
+export const TenantConfig = z.strictObject({
+  id: TenantId,
+  displayName: z.string().min(1).max(200).optional(),
+  accessTokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
+  signingAlg: z.enum(['ES256']).default('ES256'),
+  clients: z.array(ClientConfig).default([]),
+  users: z.array(UserConfig).default([]),
+  devices: z.array(DeviceConfig).default([]),
+});
+export type TenantConfig = z.output<typeof TenantConfig>;
+
+export const TenantsFile = z
+  .strictObject({ tenants: z.array(TenantConfig).default([]) })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.tenants.forEach((tenant, index) => {
+      if (seen.has(tenant.id)) ctx.addIssue({ code: 'custom', path: ['tenants', index, 'id'], message: `duplicate tenant ${tenant.id}` });
+      seen.add(tenant.id);
+      for (const [field, key] of [['clients', 'clientId'], ['users', 'username'], ['devices', 'serial']] as const) {
+        const names = tenant[field].map((entry) => (entry as unknown as Record<string, string>)[key]);
+        const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+        if (duplicate) ctx.addIssue({ code: 'custom', path: ['tenants', index, field], message: `duplicate ${key} ${duplicate}` });
+      }
+    });
+  });
+export type TenantsFile = z.output<typeof TenantsFile>;
+
+export function parseTenants(text: string, source = 'tenants file'): TenantsFile {
+  let document: unknown;
+  try {
+    document = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message}`);
+  }
+  const result = TenantsFile.safeParse(document);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export async function loadTenantsFile(path: string): Promise<TenantsFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read tenants file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return parseTenants(text, path);
+}
+
+/** A value given inline or through an environment variable, as in the tenants file. */
+export function resolveFromEnv(inline: string | undefined, envName: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (inline !== undefined) return inline;
+  if (envName === undefined) return undefined;
+  const value = env[envName];
+  if (!value) throw new ConfigError(`environment variable ${envName} named in the tenants file is not set`);
+  return value;
+}
+
+/** The issuer of a tenant (ARCHITECTURE: issuer per tenant). */
+export function issuerOf(publicUrl: string, tenant: string): string {
+  return `${publicUrl}/t/${tenant}`;
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { TenantId } from '../common.js';
+import { defineRequest } from '../contract.js';
+
+export const UserSummary = z.object({
+  id: z.uuid(),
+  tenant: TenantId,
+  username: z.string(),
+  status: z.enum(['active', 'disabled']),
+  roles: z.array(z.string()),
+});
+export type UserSummary = z.infer<typeof UserSummary>;
+
+/** Look a user up by username within a tenant; `user` is null when there is none. */
+export const FindUser = defineRequest({
+  subject: 'latchkey.identity.v1.find-user',
+  request: z.object({ tenant: TenantId, username: z.string().min(1).max(200) }),
+  reply: z.object({ user: UserSummary.nullable() }),
+});

@@ -1,0 +1,6 @@
+export * from './contract.js';
+export * from './errors.js';
+export * from './common.js';
+export * from './health.js';
+export * from './token/index.js';
+export * from './identity/index.js';

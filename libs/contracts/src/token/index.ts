@@ -1,0 +1,5 @@
+export * from './client-authentication.js';
+export * from './issue-token.js';
+export * from './introspect-token.js';
+export * from './revoke-token.js';
+export * from './get-jwks.js';

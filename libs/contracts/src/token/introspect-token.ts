@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { TenantId } from '../common.js';
+import { defineRequest } from '../contract.js';
+import { ClientAuthentication } from './client-authentication.js';
+
+export const TokenTypeHint = z.string().max(100).optional();
+
+/** RFC 7662 §2.2 response. `active: false` carries nothing else. */
+export const IntrospectionResponse = z.object({
+  active: z.boolean(),
+  scope: z.string().optional(),
+  client_id: z.string().optional(),
+  username: z.string().optional(),
+  token_type: z.string().optional(),
+  exp: z.number().int().optional(),
+  iat: z.number().int().optional(),
+  nbf: z.number().int().optional(),
+  sub: z.string().optional(),
+  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  iss: z.string().optional(),
+  jti: z.string().optional(),
+  tenant: z.string().optional(),
+});
+export type IntrospectionResponse = z.infer<typeof IntrospectionResponse>;
+
+/** `POST /t/{tenant}/oauth2/introspect` (RFC 7662); the caller authenticates as a client. */
+export const IntrospectToken = defineRequest({
+  subject: 'latchkey.token.v1.introspect',
+  request: z.object({
+    tenant: TenantId,
+    client: ClientAuthentication,
+    token: z.string().min(1).max(8192),
+    tokenTypeHint: TokenTypeHint,
+  }),
+  reply: IntrospectionResponse,
+});

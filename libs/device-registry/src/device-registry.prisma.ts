@@ -1,0 +1,9 @@
+import { type DatabaseConfig, ServiceDatabase } from '@latchkey/persistence';
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** The device registry's own database: schema `devices`. */
+export class DeviceDatabase extends ServiceDatabase<PrismaClient> {
+  constructor(config: DatabaseConfig) {
+    super(config, 'latchkey-device-registry', (adapter) => new PrismaClient({ adapter }));
+  }
+}

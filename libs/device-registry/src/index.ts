@@ -1,0 +1,2 @@
+export * from './device-registry.module.js';
+export * from './device-registry.options.js';

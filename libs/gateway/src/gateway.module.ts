@@ -1,0 +1,22 @@
+import { MessagingModule } from '@latchkey/messaging';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DiscoveryController } from './discovery/discovery.controller.js';
+import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
+import { HealthController } from './health/health.controller.js';
+import { GatewayErrorFilter } from './http/error.filter.js';
+import { TokenController } from './oauth/token.controller.js';
+import { GatewayTenants } from './tenants.js';
+
+/** The HTTP edge: stateless, it owns no data and asks the services over NATS. */
+@Module({})
+export class GatewayModule {
+  static forRoot(options: GatewayOptions): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [MessagingModule.forRoot(options.messaging)],
+      controllers: [DiscoveryController, TokenController, HealthController],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import type { DynamicModule, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { registerFormParser } from './http/form-body.js';
+
+/** OAuth requests are small; a larger body is refused before it is read. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Errors Fastify raises before a controller runs (body too large, unknown content type) reach Nest's
+ * exception handling through the error handler Nest installs, and so the global GatewayErrorFilter.
+ * Creates the Fastify-based Nest application of the HTTP edge for any root module (the gateway alone,
+ * or the all-in-one process), with the form parser and the error rendering the endpoints rely on.
+ */
+export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, logger: false, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: logLevels, bodyParser: false });
+  const fastify = app.getHttpAdapter().getInstance();
+  registerFormParser(fastify);
+  return app;
+}

@@ -1,0 +1,86 @@
+import { ContractError, type ErrorCode } from '@latchkey/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** OAuth endpoints answer errors as RFC 6749 §5.2 JSON; everything else as RFC 9457 problem+json. */
+const OAUTH_PATH = /^\/t\/[^/]+\/oauth2\//;
+
+const OAUTH_STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  unsupported_token_type: 400,
+};
+
+const PROBLEM_STATUS: Record<ErrorCode, number> = {
+  ...(OAUTH_STATUS as Record<ErrorCode, number>),
+  tenant_not_found: 404,
+  not_found: 404,
+  conflict: 409,
+  validation_failed: 422,
+  forbidden: 403,
+  unavailable: 503,
+  internal: 500,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** An HTTP-level failure found by the gateway itself (before any service is asked). */
+export class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const { status, code, message } = classify(error);
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  const path = request.url.split('?')[0] ?? '';
+  if (OAUTH_PATH.test(path) && status !== 404) {
+    if (status === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: message });
+    if (status >= 500) return reply.code(500).send({ error: 'server_error', error_description: 'internal error' });
+    const oauthCode = OAUTH_STATUS[code] !== undefined ? code : 'invalid_request';
+    if (oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="latchkey", charset="UTF-8"');
+    return reply.code(oauthCode === 'invalid_client' ? 401 : status === 413 ? 413 : 400).send({ error: oauthCode, error_description: message });
+  }
+  if (status === 503) reply.header('retry-after', '1');
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: status >= 500 && status !== 503 ? 'internal error' : message });
+}
+
+function classify(error: unknown): { status: number; code: ErrorCode; message: string } {
+  if (error instanceof HttpFailure) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof ContractError) return { status: PROBLEM_STATUS[error.code], code: error.code, message: error.message };
+  const e = error as { statusCode?: number; code?: string; status?: number; getStatus?: () => number } | null;
+  // Fastify's own request errors (body too large, bad content type, malformed body) and Nest's 404s.
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'invalid_request', message: 'request body too large' };
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'invalid_request', message: 'unsupported content type' };
+  const status = typeof e?.getStatus === 'function' ? e.getStatus() : (e?.statusCode ?? e?.status);
+  if (status === 413) return { status, code: 'invalid_request', message: 'request body too large' };
+  if (status === 415) return { status, code: 'invalid_request', message: 'unsupported content type' };
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, code: status === 404 ? 'not_found' : 'invalid_request', message: status === 404 ? 'no such resource' : 'malformed request' };
+  }
+  return { status: 500, code: 'internal', message: 'internal error' };
+}

@@ -1,0 +1,9 @@
+import { type DatabaseConfig, ServiceDatabase } from '@latchkey/persistence';
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** The identity service's own database: schema `identity`. */
+export class IdentityDatabase extends ServiceDatabase<PrismaClient> {
+  constructor(config: DatabaseConfig) {
+    super(config, 'latchkey-identity', (adapter) => new PrismaClient({ adapter }));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './identity.module.js';
+export * from './identity.options.js';
+export * from './users/password-hasher.js';

@@ -1,0 +1,45 @@
+import { resolveFromEnv, type UserConfig } from '@latchkey/config';
+import type { UserSummary } from '@latchkey/contracts';
+import type { IdentityDatabase } from '../identity.prisma.js';
+import type { PasswordHasher } from './password-hasher.js';
+
+/** The people of each tenant. */
+export class Users {
+  constructor(
+    private readonly db: IdentityDatabase,
+    private readonly passwords: PasswordHasher,
+  ) {}
+
+  async findByUsername(tenant: string, username: string): Promise<UserSummary | null> {
+    const row = await this.db.prisma.user.findUnique({ where: { tenant_username: { tenant, username } } });
+    return row && { id: row.id, tenant: row.tenant, username: row.username, status: row.status as UserSummary['status'], roles: row.roles };
+  }
+
+  /**
+   * Idempotent: profile fields follow the file; the password is re-hashed only when the stored hash
+   * no longer matches it, so a restart does not rewrite every hash.
+   */
+  async upsertFromConfig(tenant: string, user: UserConfig): Promise<void> {
+    const password = resolveFromEnv(user.password, user.passwordFromEnv);
+    const profile = {
+      email: user.email ?? null,
+      displayName: user.displayName ?? null,
+      roles: user.roles,
+      attributes: user.attributes as object,
+      managedBy: 'config',
+    };
+    const existing = await this.db.prisma.user.findUnique({ where: { tenant_username: { tenant, username: user.username } } });
+    if (existing) {
+      const passwordHash = password !== undefined && !(await this.passwords.verify(existing.passwordHash, password)) ? await this.passwords.hash(password) : undefined;
+      await this.db.prisma.user.update({ where: { id: existing.id }, data: { ...profile, ...(passwordHash ? { passwordHash } : {}) } });
+      return;
+    }
+    // A user declared without a password cannot sign in until one is set: an unusable hash.
+    const passwordHash = password !== undefined ? await this.passwords.hash(password) : '!';
+    await this.db.prisma.user.upsert({
+      where: { tenant_username: { tenant, username: user.username } },
+      create: { tenant, username: user.username, passwordHash, ...profile },
+      update: profile,
+    });
+  }
+}

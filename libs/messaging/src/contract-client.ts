@@ -1,0 +1,67 @@
+import { ContractError, ErrorEnvelope, type EventContract, type PayloadOf, type ReplyOf, type RequestContract, type RequestOf } from '@latchkey/contracts';
+import type { ClientProxy } from '@nestjs/microservices';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+
+export interface ContractClientOptions {
+  /** How long a request may wait for its reply before the caller gets `unavailable`. */
+  requestTimeoutMs: number;
+}
+
+/**
+ * The typed way to call another service: `send(IssueToken, request)` validates the request and the
+ * reply with the contract's schemas and turns every transport failure into a `ContractError`.
+ */
+export class ContractClient {
+  constructor(
+    private readonly proxy: ClientProxy,
+    private readonly options: ContractClientOptions,
+  ) {}
+
+  async send<C extends RequestContract>(contract: C, request: RequestOf<C>): Promise<ReplyOf<C>> {
+    const payload = contract.request.parse(request);
+    let raw: unknown;
+    try {
+      raw = await firstValueFrom(this.proxy.send(contract.subject, payload).pipe(timeout(this.options.requestTimeoutMs)));
+    } catch (error) {
+      throw toContractError(error, contract.subject);
+    }
+    const reply = contract.reply.safeParse(raw);
+    if (!reply.success) {
+      throw new ContractError('internal', `malformed reply on ${contract.subject}`);
+    }
+    return reply.data as ReplyOf<C>;
+  }
+
+  /** Fire-and-forget publication of a fact; the payload is validated before it leaves. */
+  async emit<C extends EventContract>(contract: C, payload: PayloadOf<C>): Promise<void> {
+    const data = contract.payload.parse(payload);
+    await firstValueFrom(this.proxy.emit(contract.subject, data), { defaultValue: undefined });
+  }
+
+  async close(): Promise<void> {
+    await this.proxy.close();
+  }
+}
+
+/** What a remote failure, a timeout or "nobody listening" becomes for the caller. */
+export function toContractError(error: unknown, subject: string): ContractError {
+  if (error instanceof ContractError) return error;
+  const envelope = ErrorEnvelope.safeParse(error);
+  if (envelope.success) return ContractError.fromEnvelope(envelope.data);
+  if (error instanceof TimeoutError || isNoResponders(error) || isConnectionFailure(error)) {
+    return new ContractError('unavailable', `no timely reply on ${subject}`);
+  }
+  return new ContractError('internal', `request on ${subject} failed`);
+}
+
+function isNoResponders(error: unknown): boolean {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+  return !!e && (e.code === '503' || e.name === 'NoRespondersError' || (typeof e.message === 'string' && /no responders/i.test(e.message)));
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  const text = `${String(e.name ?? '')} ${String(e.message ?? '')} ${String(e.code ?? '')}`;
+  return /CONNECTION_CLOSED|CONNECTION_DRAINING|DISCONNECT|ECONNREFUSED|closed|RequestError|TIMEOUT/i.test(text);
+}

@@ -1,0 +1,63 @@
+import { ContractError, type EventContract, type ParsedRequestOf, type PayloadOf, type ReplyOf, type RequestContract } from '@latchkey/contracts';
+import { Logger } from '@nestjs/common';
+import { EventPattern, MessagePattern, RpcException } from '@nestjs/microservices';
+import type { z } from 'zod';
+
+const logger = new Logger('Handles');
+
+/**
+ * Marks a method as the handler of a request contract. The wrapper is the NATS boundary: it parses the
+ * request with the contract (a bad payload is `invalid_request` and never reaches the domain), checks the
+ * reply against the contract, and turns any failure into the `{ code, message, details? }` envelope.
+ */
+export function Handles<C extends RequestContract>(contract: C) {
+  return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
+    const original = descriptor.value as (request: ParsedRequestOf<C>) => Promise<ReplyOf<C>> | ReplyOf<C>;
+    const wrapped = async function (this: unknown, raw: unknown): Promise<ReplyOf<C>> {
+      const parsed = contract.request.safeParse(raw);
+      if (!parsed.success) {
+        throw new RpcException(new ContractError('invalid_request', describeIssues(parsed.error), { subject: contract.subject }).toEnvelope());
+      }
+      try {
+        const reply = await original.call(this, parsed.data as ParsedRequestOf<C>);
+        return contract.reply.parse(reply) as ReplyOf<C>;
+      } catch (error) {
+        throw new RpcException(toEnvelope(error, contract.subject));
+      }
+    };
+    Object.defineProperty(wrapped, 'name', { value: String(key) });
+    descriptor.value = wrapped;
+    MessagePattern(contract.subject)(target, key, descriptor);
+  };
+}
+
+/** Marks a method as a consumer of an event contract; malformed events are dropped and logged. */
+export function On<C extends EventContract>(contract: C) {
+  return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
+    const original = descriptor.value as (payload: PayloadOf<C>) => Promise<void> | void;
+    const wrapped = async function (this: unknown, raw: unknown): Promise<void> {
+      const parsed = contract.payload.safeParse(raw);
+      if (!parsed.success) {
+        logger.warn(`dropped malformed event on ${contract.subject}: ${describeIssues(parsed.error)}`);
+        return;
+      }
+      await original.call(this, parsed.data as PayloadOf<C>);
+    };
+    descriptor.value = wrapped;
+    EventPattern(contract.subject)(target, key, descriptor);
+  };
+}
+
+function toEnvelope(error: unknown, subject: string) {
+  if (error instanceof ContractError) return error.toEnvelope();
+  // Anything else is a bug or an infrastructure fault: log it here, send nothing of it.
+  logger.error(`unexpected failure handling ${subject}`, error instanceof Error ? error.stack : String(error));
+  return new ContractError('internal', 'internal error').toEnvelope();
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}

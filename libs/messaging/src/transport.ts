@@ -1,0 +1,31 @@
+import { type ClientProxy, type CustomTransportStrategy, type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { InProcessBroker, InProcessClient, InProcessServer } from './in-process-transport.js';
+import { NatsRequestClient } from './nats-request-client.js';
+
+/** Where messages travel: a real NATS server, or the all-in-one process's in-memory broker. */
+export type TransportConfig =
+  | { kind: 'nats'; servers: string[]; name: string }
+  | { kind: 'in-process'; broker: InProcessBroker };
+
+const NATS_CONNECTION = {
+  // Keep trying for ever: a broker restart must heal by itself, without restarting services.
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 250,
+  waitOnFirstConnect: true,
+};
+
+export function createClientProxy(transport: TransportConfig, requestTimeoutMs: number): ClientProxy {
+  if (transport.kind === 'in-process') return new InProcessClient(transport.broker);
+  return new NatsRequestClient({ servers: transport.servers, name: `${transport.name}-client`, ...NATS_CONNECTION }, requestTimeoutMs) as unknown as ClientProxy;
+}
+
+/** The options a service boots its microservice with; `queue` makes replicas share the work. */
+export function microserviceOptions(transport: TransportConfig, queue: string): MicroserviceOptions {
+  if (transport.kind === 'in-process') return { strategy: new InProcessServer(transport.broker) } satisfies { strategy: CustomTransportStrategy };
+  return {
+    transport: Transport.NATS,
+    options: { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 5000 },
+  } as MicroserviceOptions;
+}
+
+export { InProcessBroker };

@@ -1,0 +1,54 @@
+import type { ClientAuthenticationMethod } from '@latchkey/contracts';
+import type { TokenDatabase } from '../token.prisma.js';
+import type { OAuthClient } from './oauth-client.js';
+
+/**
+ * Client registrations, read through a short-lived cache: the token endpoint reads a client on every
+ * request, and registrations change rarely.
+ */
+export class ClientRepository {
+  private readonly cache = new Map<string, { client: OAuthClient | null; until: number }>();
+
+  constructor(
+    private readonly db: TokenDatabase,
+    private readonly cacheTtlMs: number,
+  ) {}
+
+  async find(tenant: string, clientId: string): Promise<OAuthClient | null> {
+    const key = `${tenant}\u0000${clientId}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.client;
+    const row = await this.db.prisma.oAuthClient.findUnique({ where: { tenant_clientId: { tenant, clientId } } });
+    const client: OAuthClient | null = row && {
+      tenant: row.tenant,
+      clientId: row.clientId,
+      secretHash: row.secretHash,
+      authMethods: row.authMethods as ClientAuthenticationMethod[],
+      grantTypes: row.grantTypes,
+      scopes: row.scopes,
+      redirectUris: row.redirectUris,
+      accessTokenTtlSeconds: row.accessTokenTtlSeconds,
+    };
+    this.cache.set(key, { client, until: Date.now() + this.cacheTtlMs });
+    return client;
+  }
+
+  async upsertFromConfig(client: Omit<OAuthClient, 'accessTokenTtlSeconds'> & { accessTokenTtlSeconds: number | null; displayName: string | null }): Promise<void> {
+    const data = {
+      displayName: client.displayName,
+      secretHash: client.secretHash,
+      authMethods: client.authMethods,
+      grantTypes: client.grantTypes,
+      scopes: client.scopes,
+      redirectUris: client.redirectUris,
+      accessTokenTtlSeconds: client.accessTokenTtlSeconds,
+      managedBy: 'config',
+    };
+    await this.db.prisma.oAuthClient.upsert({
+      where: { tenant_clientId: { tenant: client.tenant, clientId: client.clientId } },
+      create: { tenant: client.tenant, clientId: client.clientId, ...data },
+      update: data,
+    });
+    this.cache.delete(`${client.tenant}\u0000${client.clientId}`);
+  }
+}

@@ -1,0 +1,33 @@
+import { issuerOf } from '@latchkey/config';
+import { ClientCredentialsParameters, ContractError, type TokenResponse } from '@latchkey/contracts';
+import type { AccessTokens } from '../tokens/access-tokens.js';
+import { grantScopes, parseScope } from '../tokens/scopes.js';
+import type { GrantHandler, GrantRequest } from './grant-handler.js';
+
+/** RFC 6749 §4.4: a client obtains a token for itself. */
+export class ClientCredentialsGrant implements GrantHandler {
+  readonly grantType = 'client_credentials';
+
+  constructor(
+    private readonly accessTokens: AccessTokens,
+    private readonly publicUrl: string,
+  ) {}
+
+  async handle({ tenant, client, parameters }: GrantRequest): Promise<TokenResponse> {
+    const parsed = ClientCredentialsParameters.safeParse(parameters);
+    if (!parsed.success) throw new ContractError('invalid_request', 'malformed scope or resource parameter');
+    // RFC 8707 §2: a resource indicator is an absolute URI without a fragment.
+    if (parsed.data.resource?.includes('#')) throw new ContractError('invalid_target', 'resource must not contain a fragment');
+    const scopes = grantScopes(parseScope(parsed.data.scope), client.scopes);
+    const lifetimeSeconds = client.accessTokenTtlSeconds ?? tenant.accessTokenTtlSeconds;
+    const { token } = await this.accessTokens.issue({
+      tenant: tenant.id,
+      subject: client.clientId,
+      clientId: client.clientId,
+      audience: parsed.data.resource ?? issuerOf(this.publicUrl, tenant.id),
+      scopes,
+      lifetimeSeconds,
+    });
+    return { access_token: token, token_type: 'Bearer', expires_in: lifetimeSeconds, ...(scopes.length ? { scope: scopes.join(' ') } : {}) };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './token.module.js';
+export * from './token.options.js';

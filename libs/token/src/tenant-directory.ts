@@ -1,0 +1,21 @@
+import type { TenantConfig, TenantsFile } from '@latchkey/config';
+import { ContractError } from '@latchkey/contracts';
+
+/** The tenants this deployment serves, as declared in the tenants file. */
+export class TenantDirectory {
+  private readonly byId: Map<string, TenantConfig>;
+
+  constructor(file: TenantsFile) {
+    this.byId = new Map(file.tenants.map((tenant) => [tenant.id, tenant]));
+  }
+
+  get(tenant: string): TenantConfig {
+    const found = this.byId.get(tenant);
+    if (!found) throw new ContractError('tenant_not_found', `unknown tenant ${tenant}`);
+    return found;
+  }
+
+  all(): TenantConfig[] {
+    return [...this.byId.values()];
+  }
+}

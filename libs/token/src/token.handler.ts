@@ -1,0 +1,32 @@
+import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken } from '@latchkey/contracts';
+import { Handles } from '@latchkey/messaging';
+import { Controller, Inject } from '@nestjs/common';
+import { TokenEndpoints } from './token-endpoints.js';
+
+/** NATS adapter: the contracts validate, the domain decides. */
+@Controller()
+export class TokenHandler {
+  constructor(
+    @Inject(TokenEndpoints) private readonly endpoints: TokenEndpoints,
+  ) {}
+
+  @Handles(IssueToken)
+  issue(request: ParsedRequestOf<typeof IssueToken>) {
+    return this.endpoints.issue(request);
+  }
+
+  @Handles(IntrospectToken)
+  introspect(request: ParsedRequestOf<typeof IntrospectToken>) {
+    return this.endpoints.introspect(request);
+  }
+
+  @Handles(RevokeToken)
+  revoke(request: ParsedRequestOf<typeof RevokeToken>) {
+    return this.endpoints.revoke(request);
+  }
+
+  @Handles(GetJwks)
+  jwks(request: ParsedRequestOf<typeof GetJwks>) {
+    return this.endpoints.jwks(request);
+  }
+}

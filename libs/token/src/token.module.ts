@@ -1,0 +1,68 @@
+import { TokenHealth, TokenRevoked } from '@latchkey/contracts';
+import { ContractClient, databaseHealthProvider, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
+import { type DynamicModule, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { ClientAuthenticator } from './clients/client-authenticator.js';
+import { ClientRepository } from './clients/client.repository.js';
+import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
+import { SigningKeys } from './keys/signing-keys.js';
+import { TokenReconciler } from './reconcile/token-reconciler.js';
+import { TenantDirectory } from './tenant-directory.js';
+import { TokenEndpoints } from './token-endpoints.js';
+import { TokenHandler } from './token.handler.js';
+import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
+import { TokenDatabase } from './token.prisma.js';
+import { AccessTokens } from './tokens/access-tokens.js';
+import { Revocations } from './tokens/revocations.js';
+
+@Injectable()
+class TokenLifecycle implements OnModuleInit {
+  constructor(
+    @Inject(TOKEN_OPTIONS) private readonly options: TokenServiceOptions,
+    @Inject(SigningKeys) private readonly keys: SigningKeys,
+    @Inject(ClientRepository) private readonly clients: ClientRepository,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await new TokenReconciler(this.keys, this.clients).reconcile(this.options.tenants.tenants);
+  }
+}
+
+/** The token service: clients, keys, grants, introspection, revocation. The composition root. */
+@Module({})
+export class TokenModule {
+  static forRoot(options: TokenServiceOptions): DynamicModule {
+    return {
+      module: TokenModule,
+      imports: [MessagingModule.forRoot(options.messaging)],
+      controllers: [TokenHandler, healthHandlerFor(TokenHealth)],
+      providers: [
+        { provide: TOKEN_OPTIONS, useValue: options },
+        { provide: TokenDatabase, useFactory: () => new TokenDatabase(options.database) },
+        { provide: SigningKeys, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new SigningKeys(db, options.keyEncryption) },
+        {
+          provide: ClientRepository,
+          inject: [TokenDatabase],
+          useFactory: (db: TokenDatabase) => new ClientRepository(db, options.clientCacheTtlMs ?? 10_000),
+        },
+        {
+          provide: TokenEndpoints,
+          inject: [TokenDatabase, SigningKeys, ClientRepository, ContractClient],
+          useFactory: (db: TokenDatabase, keys: SigningKeys, clients: ClientRepository, messaging: ContractClient) => {
+            const accessTokens = new AccessTokens(keys, options.publicUrl);
+            return new TokenEndpoints(
+              new TenantDirectory(options.tenants),
+              new ClientAuthenticator(clients),
+              [new ClientCredentialsGrant(accessTokens, options.publicUrl)],
+              accessTokens,
+              new Revocations(db),
+              { tokenRevoked: (tenant, jti, expiresAt) => messaging.emit(TokenRevoked, { tenant, jti, expiresAt: expiresAt.toISOString() }) },
+              keys,
+            );
+          },
+        },
+        databaseHealthProvider('token', TokenDatabase),
+        TokenLifecycle,
+      ],
+    };
+  }
+}

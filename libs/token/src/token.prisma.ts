@@ -1,0 +1,9 @@
+import { type DatabaseConfig, ServiceDatabase } from '@latchkey/persistence';
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** The token service's own database: schema `token`, nobody else's. */
+export class TokenDatabase extends ServiceDatabase<PrismaClient> {
+  constructor(config: DatabaseConfig) {
+    super(config, 'latchkey-token', (adapter) => new PrismaClient({ adapter }));
+  }
+}

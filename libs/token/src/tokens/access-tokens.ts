@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { issuerOf } from '@latchkey/config';
+import { decodeJwt, type JwsAlgorithm, signJwt, verifyJwtSignature } from '@latchkey/crypto';
+import type { SigningKeys } from '../keys/signing-keys.js';
+
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  client_id: string;
+  scope?: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  tenant: string;
+}
+
+export interface IssueAccessToken {
+  tenant: string;
+  subject: string;
+  clientId: string;
+  audience: string | string[];
+  scopes: string[];
+  lifetimeSeconds: number;
+}
+
+/** A clock the tests can move. */
+export type Clock = () => number;
+
+/**
+ * RFC 9068 JWT access tokens: `typ: at+jwt`, signed by the tenant's active key; verification accepts
+ * only this tenant's keys, the key's own algorithm, and the tenant's issuer.
+ */
+export class AccessTokens {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly publicUrl: string,
+    private readonly now: Clock = Date.now,
+  ) {}
+
+  async issue(request: IssueAccessToken): Promise<{ token: string; claims: AccessTokenClaims }> {
+    const signer = await this.keys.activeSigner(request.tenant);
+    const iat = Math.floor(this.now() / 1000);
+    const claims: AccessTokenClaims = {
+      iss: issuerOf(this.publicUrl, request.tenant),
+      sub: request.subject,
+      aud: request.audience,
+      client_id: request.clientId,
+      ...(request.scopes.length ? { scope: request.scopes.join(' ') } : {}),
+      iat,
+      exp: iat + request.lifetimeSeconds,
+      jti: randomUUID(),
+      tenant: request.tenant,
+    };
+    const token = signJwt({ alg: signer.alg, typ: 'at+jwt', kid: signer.kid }, { ...claims }, signer.privateKey);
+    return { token, claims };
+  }
+
+  /** The claims of a token this tenant issued that is still within its lifetime, else null. */
+  async verify(tenant: string, token: string): Promise<AccessTokenClaims | null> {
+    const jwt = decodeJwt(token);
+    if (!jwt || jwt.header.typ !== 'at+jwt' || typeof jwt.header.kid !== 'string') return null;
+    const key = await this.keys.verificationKey(jwt.header.kid);
+    if (!key || key.tenant !== tenant) return null;
+    if (!verifyJwtSignature(jwt, key.publicKey, key.alg as JwsAlgorithm)) return null;
+    const claims = jwt.payload as Partial<AccessTokenClaims>;
+    const now = Math.floor(this.now() / 1000);
+    if (claims.iss !== issuerOf(this.publicUrl, tenant) || claims.tenant !== tenant) return null;
+    if (typeof claims.exp !== 'number' || claims.exp <= now || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return null;
+    return claims as AccessTokenClaims;
+  }
+}

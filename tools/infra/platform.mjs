@@ -1,0 +1,149 @@
+// Runs the distributed platform: one process per service over a real NATS server and a real
+// PostgreSQL. Used by `npm run start:distributed`, the end-to-end tests and the benchmark.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, REPO_ROOT, startNats, startPostgres } from './local-infra.mjs';
+
+export const SERVICES = ['identity', 'token', 'delegation', 'device-registry', 'policy', 'gateway'];
+
+/** Creates a fresh database on a PostgreSQL server and returns its URL. */
+export async function createDatabase(adminUrl, name = `latchkey_${randomBytes(5).toString('hex')}`) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
+}
+
+export async function dropDatabase(adminUrl, name) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export function migrate(databaseUrl) {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'db-migrate.mjs')], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DATABASE_URL: databaseUrl } });
+}
+
+async function waitForReady(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts the six services (and, when not given, a PostgreSQL and a NATS server of its own).
+ * Options: databaseUrl, natsUrl, port, publicUrl, tenantsFile, kek, log ('inherit' | 'ignore' | 'prefix'), env.
+ */
+export async function startPlatform(options = {}) {
+  const owned = [];
+  let databaseUrl = options.databaseUrl;
+  if (!databaseUrl) {
+    const postgres = await startPostgres();
+    owned.push(postgres);
+    databaseUrl = (await createDatabase(postgres.url, 'latchkey')).url;
+  }
+  let natsUrl = options.natsUrl;
+  if (!natsUrl) {
+    const nats = await startNats();
+    owned.push(nats);
+    natsUrl = nats.url;
+  }
+  migrate(databaseUrl);
+
+  const port = options.port ?? (await freePort());
+  const publicUrl = options.publicUrl ?? `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    PUBLIC_URL: publicUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TENANTS_FILE: options.tenantsFile ?? join(REPO_ROOT, 'config', 'tenants.dev.yaml'),
+    LATCHKEY_KEK: options.kek ?? randomBytes(32).toString('base64'),
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    ...options.env,
+  };
+  const log = options.log ?? 'ignore';
+  const processes = new Map();
+
+  const startService = (name) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: log === 'inherit' ? 'inherit' : log === 'prefix' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'],
+    });
+    if (log === 'prefix') {
+      for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => process.stdout.write(prefixLines(name, chunk)));
+    } else if (log === 'ignore') {
+      // Keep a short tail of stderr for the error message when a service dies at start.
+      child.stderrTail = '';
+      child.stderr.on('data', (chunk) => (child.stderrTail = (child.stderrTail + chunk).slice(-4000)));
+    }
+    processes.set(name, child);
+    return child;
+  };
+
+  const stopService = (name, signal = 'SIGTERM') =>
+    new Promise((resolve) => {
+      const child = processes.get(name);
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    });
+
+  for (const name of SERVICES) startService(name);
+  try {
+    await waitForReady(`${publicUrl}/readyz`, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    const tails = [...processes].map(([name, child]) => `${name}: ${child.stderrTail ?? ''}`).join('\n');
+    await Promise.all(SERVICES.map((name) => stopService(name)));
+    for (const server of owned) await server.stop();
+    throw new Error(`${error.message}\n${tails}`);
+  }
+
+  return {
+    url: publicUrl,
+    issuer: (tenant = 'demo') => `${publicUrl}/t/${tenant}`,
+    databaseUrl,
+    natsUrl,
+    processes,
+    startService,
+    stopService,
+    waitForReady: (timeoutMs = 30_000) => waitForReady(`${publicUrl}/readyz`, timeoutMs),
+    async stop() {
+      await Promise.all(SERVICES.map((name) => stopService(name)));
+      for (const server of owned) await server.stop();
+    },
+  };
+}
+
+function prefixLines(name, chunk) {
+  return chunk
+    .toString()
+    .split('\n')
+    .filter((line) => line.length)
+    .map((line) => `[${name}] ${line}\n`)
+    .join('');
+}
