@@ -1,21 +1,17 @@
-// Starts one PostgreSQL and one NATS server for the whole test run, unless the environment already
-// names them (LATCHKEY_TEST_DATABASE_URL, LATCHKEY_TEST_NATS_URL). Workers inherit the URLs.
-import { startNats, startPostgres } from '../infra/local-infra.mjs';
+// Starts one PostgreSQL for the whole test run, unless LATCHKEY_TEST_DATABASE_URL names one; each test
+// file makes its own database in it. NATS is NOT shared: services booted by two test files on one
+// server would answer each other's requests, so each file starts its own nats-server (cheap).
+import { startPostgres } from '../infra/local-infra.mjs';
 import { ensureNats, ensurePostgres } from '../infra/ensure-tools.mjs';
 
 export default async function globalSetup() {
+  ensureNats();
   const started = [];
   if (!process.env.LATCHKEY_TEST_DATABASE_URL) {
     ensurePostgres();
     const pg = await startPostgres();
     process.env.LATCHKEY_TEST_DATABASE_URL = pg.url;
     started.push(pg);
-  }
-  if (!process.env.LATCHKEY_TEST_NATS_URL) {
-    ensureNats();
-    const nats = await startNats();
-    process.env.LATCHKEY_TEST_NATS_URL = nats.url;
-    started.push(nats);
   }
   globalThis.__LATCHKEY_INFRA__ = started;
 }

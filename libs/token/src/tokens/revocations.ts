@@ -5,11 +5,8 @@ export class Revocations {
   constructor(private readonly db: TokenDatabase) {}
 
   async revoke(tenant: string, jti: string, clientId: string, expiresAt: Date): Promise<void> {
-    await this.db.prisma.revokedToken.upsert({
-      where: { tenant_jti: { tenant, jti } },
-      create: { tenant, jti, clientId, expiresAt },
-      update: {},
-    });
+    // ON CONFLICT DO NOTHING: two replicas revoking the same token at once both succeed.
+    await this.db.prisma.revokedToken.createMany({ data: [{ tenant, jti, clientId, expiresAt }], skipDuplicates: true });
   }
 
   async isRevoked(tenant: string, jti: string): Promise<boolean> {

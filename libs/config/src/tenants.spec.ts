@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, parseEnv, TokenServiceEnv } from './index.js';
+import { parseTenants } from './tenants.js';
+
+describe('tenants file', () => {
+  it('accepts the development file and fills defaults', () => {
+    const file = parseTenants(readFileSync(new URL('../../../config/tenants.dev.yaml', import.meta.url), 'utf8'));
+    const demo = file.tenants.find((tenant) => tenant.id === 'demo')!;
+    expect(demo.accessTokenTtlSeconds).toBe(300);
+    expect(demo.clients.map((client) => client.clientId)).toContain('demo-service');
+    expect(demo.users.map((user) => user.username)).toEqual(['adam', 'bianca']);
+    expect(demo.devices[0]).toMatchObject({ serial: 'lock-1', type: 'bike-lock', owner: 'adam' });
+  });
+
+  it.each([
+    ['a tenant id that is not a slug', 'tenants: [{ id: "Demo Tenant" }]', /tenants\.0\.id/],
+    ['duplicate tenants', 'tenants: [{ id: a }, { id: a }]', /duplicate tenant a/],
+    ['duplicate clients', 'tenants: [{ id: a, clients: [{ clientId: c, secret: s, grantTypes: [client_credentials] }, { clientId: c, secret: s, grantTypes: [client_credentials] }] }]', /duplicate clientId c/],
+    ['a secret client without a secret', 'tenants: [{ id: a, clients: [{ clientId: c, grantTypes: [client_credentials] }] }]', /needs secret/],
+    ['two secret sources', 'tenants: [{ id: a, clients: [{ clientId: c, secret: s, secretFromEnv: S, grantTypes: [x] }] }]', /at most one/],
+    ['an unknown field', 'tenants: [{ id: a, colour: red }]', /colour|unrecognized/i],
+    ['broken YAML', 'tenants: [', /not valid YAML/],
+  ])('case=should refuse %s with a readable message', (_case, yaml, message) => {
+    expect(() => parseTenants(yaml, 'test.yaml')).toThrow(ConfigError);
+    expect(() => parseTenants(yaml, 'test.yaml')).toThrow(message);
+  });
+});
+
+describe('environment', () => {
+  const base = { DATABASE_URL: 'postgres://u@h:5432/d', LATCHKEY_KEK: Buffer.alloc(32, 7).toString('base64') };
+
+  it('parses and defaults a token service environment', () => {
+    const env = parseEnv(TokenServiceEnv, { ...base, NATS_URL: 'nats://a:4222, nats://b:4222' });
+    expect(env.NATS_URL).toEqual(['nats://a:4222', 'nats://b:4222']);
+    expect(env.PUBLIC_URL).toBe('http://localhost:3000');
+  });
+
+  it('case=should fail fast naming every bad variable', () => {
+    const attempt = () => parseEnv(TokenServiceEnv, { DATABASE_URL: 'mysql://x', LATCHKEY_KEK: 'short', PUBLIC_URL: 'ftp://x/' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/DATABASE_URL[\s\S]*LATCHKEY_KEK[\s\S]*PUBLIC_URL/);
+  });
+});

@@ -1,0 +1,193 @@
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseTenants } from '@latchkey/config';
+import { ContractError, GetJwks, IntrospectToken, IssueToken, RevokeToken, TokenHealth } from '@latchkey/contracts';
+import { KeyEncryption } from '@latchkey/crypto';
+import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
+import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
+import type { INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jwtVerify, createLocalJWKSet } from 'jose';
+import pg from 'pg';
+import { TokenModule } from './token.module.js';
+
+const tenants = parseTenants(`
+tenants:
+  - id: demo
+    clients:
+      - clientId: svc
+        secret: svc-secret
+        tokenEndpointAuthMethods: [client_secret_basic, client_secret_post]
+        grantTypes: [client_credentials]
+        scopes: [devices:read, devices:write]
+      - clientId: other-svc
+        secret: other-secret
+        grantTypes: [client_credentials]
+  - id: other
+    clients:
+      - clientId: svc
+        secret: svc-secret
+        grantTypes: [client_credentials]
+`);
+
+const publicUrl = 'https://auth.example.test';
+const basic = (clientId: string, clientSecret: string) => ({ method: 'client_secret_basic' as const, clientId, clientSecret });
+
+describe('token service over NATS and PostgreSQL', () => {
+  let database: TestDatabase;
+  let nats: NatsConnection;
+  let natsServer: { url: string; stop(): Promise<void> };
+  let services: INestMicroservice[] = [];
+  let client: ContractClient;
+  const kek = KeyEncryption.fromBase64(randomBytes(32).toString('base64'));
+
+  const startReplica = async (transport: TransportConfig) => {
+    const messaging: MessagingOptions = { transport, requestTimeoutMs: 2000 };
+    const module = TokenModule.forRoot({ tenants, publicUrl, keyEncryption: kek, database: { kind: 'url', url: database.url, poolSize: 4 }, messaging });
+    const service = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'token'), logger: false });
+    await service.listen();
+    services.push(service);
+    return service;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    natsServer = await startTestNats();
+    const natsUrl = natsServer.url;
+    const transport: TransportConfig = { kind: 'nats', servers: [natsUrl], name: 'token-int' };
+    // Two replicas start at once against an empty schema: reconciliation must not race.
+    await Promise.all([startReplica(transport), startReplica(transport)]);
+    client = new ContractClient(createClientProxy(transport, 2000), { requestTimeoutMs: 2000 });
+    nats = await connect({ servers: natsUrl });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await nats?.close();
+    await Promise.all(services.map((service) => service.close()));
+    services = [];
+    await database?.drop();
+    await natsServer?.stop();
+  });
+
+  const issue = (tenant = 'demo', auth = basic('svc', 'svc-secret'), parameters: Record<string, string> = {}) =>
+    client.send(IssueToken, { tenant, grantType: 'client_credentials', client: auth, parameters });
+
+  it('issues an RFC 9068 access token that verifies against the tenant JWKS', async () => {
+    const response = await issue('demo', basic('svc', 'svc-secret'), { scope: 'devices:read' });
+    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 300, scope: 'devices:read' });
+    const jwks = await client.send(GetJwks, { tenant: 'demo' });
+    const { payload, protectedHeader } = await jwtVerify(response.access_token, createLocalJWKSet(jwks), {
+      issuer: `${publicUrl}/t/demo`,
+      audience: `${publicUrl}/t/demo`,
+      typ: 'at+jwt',
+    });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload).toMatchObject({ sub: 'svc', client_id: 'svc', scope: 'devices:read', tenant: 'demo' });
+    expect(typeof payload.jti).toBe('string');
+    expect(payload.exp! - payload.iat!).toBe(300);
+  });
+
+  it('creates exactly one signing key per tenant even when replicas start together', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const { rows } = await pool.query<{ tenant: string; n: string }>(`SELECT tenant, count(*) AS n FROM token.signing_key WHERE status = 'active' GROUP BY tenant ORDER BY tenant`);
+    await pool.end();
+    expect(rows).toEqual([
+      { tenant: 'demo', n: '1' },
+      { tenant: 'other', n: '1' },
+    ]);
+  });
+
+  it('stores client secrets only as SHA-256 digests and private keys only encrypted', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const clients = await pool.query<{ secret_hash: string }>(`SELECT secret_hash FROM token.oauth_client`);
+    const keys = await pool.query<{ private_key_ciphertext: Buffer }>(`SELECT private_key_ciphertext FROM token.signing_key`);
+    await pool.end();
+    for (const row of clients.rows) expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(clients.rows)).not.toContain('svc-secret');
+    for (const row of keys.rows) {
+      expect(() => createPrivateKey({ key: row.private_key_ciphertext, format: 'der', type: 'pkcs8' })).toThrow();
+    }
+  });
+
+  it.each([
+    ['the secret is wrong', basic('svc', 'wrong')],
+    ['the client is unknown', basic('ghost', 'svc-secret')],
+    ['the client uses a method it is not registered for', { method: 'client_secret_post' as const, clientId: 'other-svc', clientSecret: 'other-secret' }],
+  ])('case=should fail with invalid_client because %s', async (_case, auth) => {
+    await expect(issue('demo', auth)).rejects.toMatchObject({ code: 'invalid_client', message: 'client authentication failed' });
+  });
+
+  it('case=should fail with invalid_scope for a scope the client may not have', async () => {
+    await expect(issue('demo', basic('svc', 'svc-secret'), { scope: 'devices:read admin' })).rejects.toMatchObject({ code: 'invalid_scope' });
+  });
+
+  it('case=should fail with unsupported_grant_type for an unknown grant', async () => {
+    await expect(client.send(IssueToken, { tenant: 'demo', grantType: 'password', client: basic('svc', 'svc-secret'), parameters: {} })).rejects.toMatchObject({
+      code: 'unsupported_grant_type',
+    });
+  });
+
+  it('case=should fail with tenant_not_found for an unknown tenant', async () => {
+    await expect(issue('nope')).rejects.toMatchObject({ code: 'tenant_not_found' });
+  });
+
+  it('introspects a live token, and revocation makes it inactive at once and announces it', async () => {
+    const { access_token: token } = await issue();
+    const introspected = await client.send(IntrospectToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token });
+    expect(introspected).toMatchObject({ active: true, client_id: 'svc', sub: 'svc', token_type: 'Bearer', tenant: 'demo' });
+
+    const announced = new Promise<unknown>((resolve) => {
+      const subscription = nats.subscribe('latchkey.events.token.revoked', {
+        callback: (_error, message) => {
+          const event = message.json<{ data: { jti: string } }>();
+          if (event.data.jti === introspected.jti) {
+            subscription.unsubscribe();
+            resolve(event.data);
+          }
+        },
+      });
+    });
+    await nats.flush();
+    await expect(client.send(RevokeToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token })).resolves.toEqual({ revoked: true });
+    await expect(client.send(IntrospectToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token })).resolves.toEqual({ active: false });
+    await expect(announced).resolves.toMatchObject({ tenant: 'demo', jti: introspected.jti });
+  });
+
+  it('treats revocation of garbage as success without effect (RFC 7009 §2.2)', async () => {
+    await expect(client.send(RevokeToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token: 'not-a-token' })).resolves.toEqual({ revoked: false });
+  });
+
+  it('case=should refuse to let one client revoke another client\'s token', async () => {
+    const { access_token: token } = await issue('demo', basic('other-svc', 'other-secret'));
+    await expect(client.send(RevokeToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(client.send(IntrospectToken, { tenant: 'demo', client: basic('svc', 'svc-secret'), token })).resolves.toMatchObject({ active: true });
+  });
+
+  it('case=should report a token of tenant demo as inactive at tenant other', async () => {
+    const { access_token: token } = await issue('demo');
+    await expect(client.send(IntrospectToken, { tenant: 'other', client: basic('svc', 'svc-secret'), token })).resolves.toEqual({ active: false });
+    const demoKeys = (await client.send(GetJwks, { tenant: 'demo' })).keys.map((key) => key.kid);
+    const otherKeys = (await client.send(GetJwks, { tenant: 'other' })).keys.map((key) => key.kid);
+    expect(otherKeys.some((kid) => demoKeys.includes(kid))).toBe(false);
+  });
+
+  it('case=should answer invalid_request to a payload that breaks the contract, without touching the domain', async () => {
+    const reply = await nats.request(IssueToken.subject, JSON.stringify({ pattern: IssueToken.subject, id: 'raw-1', data: { tenant: 'demo', grantType: 'client_credentials' } }), {
+      timeout: 2000,
+    });
+    const packet = reply.json<{ err?: { code: string; message: string } }>();
+    expect(packet.err).toMatchObject({ code: 'invalid_request' });
+    expect(packet.err!.message).toMatch(/client/);
+  });
+
+  it('reports its database in its health', async () => {
+    await expect(client.send(TokenHealth, {})).resolves.toMatchObject({ service: 'token', status: 'ok', checks: { database: { ok: true } } });
+  });
+
+  it('survives ContractError typing across the wire', async () => {
+    const error = await issue('demo', basic('svc', 'wrong')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContractError);
+  });
+});

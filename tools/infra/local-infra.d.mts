@@ -1,0 +1,12 @@
+export interface LocalServer {
+  url: string;
+  port: number;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+export const REPO_ROOT: string;
+export function freePort(): Promise<number>;
+export function startPostgres(options?: { port?: number }): Promise<LocalServer>;
+export function startNats(options?: { port?: number }): Promise<LocalServer>;
+export function findPostgresBin(): string | undefined;
+export function findNatsServer(): string | undefined;
