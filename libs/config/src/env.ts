@@ -34,7 +34,11 @@ export const CommonEnv = z.object({
   NATS_URL: NatsUrls.default(['nats://127.0.0.1:4222']),
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1500),
   TENANTS_FILE: z.string().min(1).default('config/tenants.dev.yaml'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /** Nest's level names, plus the usual `info` and `trace`. */
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'log', 'debug', 'trace', 'verbose'])
+    .default('log')
+    .transform((level) => (level === 'info' ? 'log' : level === 'trace' ? 'verbose' : level)),
 });
 
 /** Variables of a service that owns a database schema. */
