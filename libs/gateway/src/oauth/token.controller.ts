@@ -32,10 +32,7 @@ export class TokenController {
   @Post('introspect')
   @HttpCode(200)
   async introspect(@Param('tenant') tenant: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    this.tenants.issuer(tenant);
-    const { client, rest } = extractClientAuthentication(authorization, formParams(body));
-    if (!rest.token) throw new HttpFailure(400, 'invalid_request', 'token is required');
-    const response = await this.messaging.send(IntrospectToken, { tenant, client, token: rest.token, tokenTypeHint: rest.token_type_hint });
+    const response = await this.messaging.send(IntrospectToken, this.tokenOperation(tenant, authorization, body));
     noStore(reply);
     return response;
   }
@@ -44,12 +41,17 @@ export class TokenController {
   @Post('revoke')
   @HttpCode(200)
   async revoke(@Param('tenant') tenant: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    await this.messaging.send(RevokeToken, this.tokenOperation(tenant, authorization, body));
+    noStore(reply);
+    return '';
+  }
+
+  /** Introspection and revocation take the same request: a client, a token and an optional hint. */
+  private tokenOperation(tenant: string, authorization: string | undefined, body: unknown) {
     this.tenants.issuer(tenant);
     const { client, rest } = extractClientAuthentication(authorization, formParams(body));
     if (!rest.token) throw new HttpFailure(400, 'invalid_request', 'token is required');
-    await this.messaging.send(RevokeToken, { tenant, client, token: rest.token, tokenTypeHint: rest.token_type_hint });
-    noStore(reply);
-    return '';
+    return { tenant, client, token: rest.token, tokenTypeHint: rest.token_type_hint };
   }
 }
 
