@@ -1,7 +1,9 @@
 import type { DynamicModule, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { registerFormParser } from './http/form-body.js';
+import { sendError } from './http/http-errors.js';
 
 /** OAuth requests are small; a larger body is refused before it is read. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -13,7 +15,17 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
  * or the all-in-one process), with the form parser and the error rendering the endpoints rely on.
  */
 export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, logger: false, return503OnClosing: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    logger: false,
+    return503OnClosing: true,
+    // Errors the router raises before any route or Nest handler runs (a malformed or overlong path
+    // parameter) get the same OAuth / problem+json rendering instead of Fastify's own JSON.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      sendError(request, reply, error);
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: logLevels, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
   registerFormParser(fastify);

@@ -1,6 +1,7 @@
 import { ContractError, ErrorEnvelope, type EventContract, type PayloadOf, type ReplyOf, type RequestContract, type RequestOf } from '@latchkey/contracts';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { describeIssues } from './handles.decorator.js';
 
 export interface ContractClientOptions {
   /** How long a request may wait for its reply before the caller gets `unavailable`. */
@@ -18,7 +19,11 @@ export class ContractClient {
   ) {}
 
   async send<C extends RequestContract>(contract: C, request: RequestOf<C>): Promise<ReplyOf<C>> {
-    const payload = contract.request.parse(request);
+    const parsed = contract.request.safeParse(request);
+    // A request outside the contract (e.g. a parameter longer than any valid value) is the caller's
+    // `invalid_request`, as it would be on the handler's side, not an unexpected failure.
+    if (!parsed.success) throw new ContractError('invalid_request', describeIssues(parsed.error).slice(0, 300));
+    const payload = parsed.data;
     let raw: unknown;
     try {
       raw = await firstValueFrom(this.proxy.send(contract.subject, payload).pipe(timeout(this.options.requestTimeoutMs)));

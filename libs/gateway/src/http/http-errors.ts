@@ -51,8 +51,16 @@ export class HttpFailure extends Error {
   }
 }
 
+/** RFC 6749 §5.2: error_description may only hold %x20-21 / %x23-5B / %x5D-7E; other characters become `?`. */
+function oauthDescription(message: string): string {
+  return message.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
-  const { status, code, message } = classify(error);
+  const classified = classify(error);
+  const { status, code } = classified;
+  // Messages can echo request input (e.g. an unsupported grant_type); keep them within the RFC charset.
+  const message = oauthDescription(classified.message);
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   const path = request.url.split('?')[0] ?? '';
   if (OAUTH_PATH.test(path) && status !== 404) {
@@ -74,6 +82,9 @@ function classify(error: unknown): { status: number; code: ErrorCode; message: s
   if (error instanceof ContractError) return { status: PROBLEM_STATUS[error.code], code: error.code, message: error.message };
   const e = error as { statusCode?: number; code?: string; status?: number; getStatus?: () => number } | null;
   // Fastify's own request errors (body too large, bad content type, malformed body) and Nest's 404s.
+  // A path parameter longer than the router accepts names nothing that exists (ids are far shorter).
+  if (e?.code === 'FST_ERR_MAX_PARAM_LENGTH') return { status: 404, code: 'not_found', message: 'no such resource' };
+  if (e?.code === 'FST_ERR_BAD_URL') return { status: 400, code: 'invalid_request', message: 'malformed URL' };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'invalid_request', message: 'request body too large' };
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'invalid_request', message: 'unsupported content type' };
   const status = typeof e?.getStatus === 'function' ? e.getStatus() : (e?.statusCode ?? e?.status);

@@ -1,0 +1,113 @@
+// The token service goes away while the gateway keeps running: clients get a fast, well-formed
+// 503 temporarily_unavailable, readiness says so, and the platform heals once the service is back,
+// without restarting the gateway.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment } from './support/platform.js';
+
+let env: E2eEnvironment;
+let issuer: string;
+let gatewayPid: number | undefined;
+const demoBasic = basicAuth(DEMO_CLIENT.id, DEMO_CLIENT.secret);
+
+beforeAll(async () => {
+  env = await startE2eEnvironment();
+  issuer = env.platform.issuer('demo');
+  gatewayPid = env.platform.processes.get('gateway')?.pid;
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const requestToken = () => postForm(`${issuer}/oauth2/token`, { grant_type: 'client_credentials', scope: 'devices:read' }, demoBasic);
+
+function expectTemporarilyUnavailable(response: HttpResult) {
+  expect({ status: response.status, body: response.json }).toEqual({
+    status: 503,
+    body: { error: 'temporarily_unavailable', error_description: expect.stringMatching(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/) },
+  });
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+}
+
+/** Polls the token endpoint until it issues a token again; returns how long that took. */
+async function waitForTokens(timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  let last: HttpResult | undefined;
+  while (performance.now() - started < timeoutMs) {
+    last = await requestToken();
+    if (last.status === 200) return performance.now() - started;
+    // While the service starts, the only acceptable answer is the 503 of a service being away.
+    expectTemporarilyUnavailable(last);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no token within ${timeoutMs} ms; last answer ${last?.status} ${last?.text}`);
+}
+
+function expectGatewayNotRestarted() {
+  const gateway = env.platform.processes.get('gateway');
+  expect(gateway?.pid).toBe(gatewayPid);
+  expect(gateway?.exitCode).toBeNull();
+  expect(gateway?.signalCode).toBeNull();
+}
+
+async function expectOutageAnswers() {
+  // The token endpoint: 503 temporarily_unavailable, fast (no waiting out a timeout).
+  const response = await requestToken();
+  expectTemporarilyUnavailable(response);
+  expect(response.elapsedMs).toBeLessThan(2000);
+
+  // Introspection and revocation depend on the same service.
+  expectTemporarilyUnavailable(await postForm(`${issuer}/oauth2/introspect`, { token: 'x' }, demoBasic));
+  expectTemporarilyUnavailable(await postForm(`${issuer}/oauth2/revoke`, { token: 'x' }, demoBasic));
+
+  // The JWKS is not an OAuth endpoint: a 503 problem.
+  const jwks = await http(`${issuer}/jwks`);
+  expect({ status: jwks.status, body: jwks.json }).toEqual({ status: 503, body: { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: expect.any(String) } });
+  expect(jwks.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+  // Readiness says not ready and names the missing service; liveness and discovery still answer.
+  const ready = await http(`${env.platform.url}/readyz`);
+  expect(ready.status).toBe(503);
+  expect(ready.headers.get('cache-control')).toBe('no-store');
+  expect(ready.json).toMatchObject({ status: 'unavailable', checks: { token: { ok: false } } });
+  expect((await http(`${env.platform.url}/healthz`)).status).toBe(200);
+  expect((await http(`${issuer}/.well-known/openid-configuration`)).status).toBe(200);
+}
+
+describe('token service outage', () => {
+  it('issues tokens while every service runs', async () => {
+    expect((await requestToken()).status).toBe(200);
+    const ready = await http(`${env.platform.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.json).toMatchObject({ status: 'ok', checks: { token: { ok: true } } });
+  });
+
+  it('case=should answer 503 temporarily_unavailable within 2 s because the token service was stopped, and heal when it is back', async () => {
+    await env.platform.stopService('token');
+    await expectOutageAnswers();
+
+    env.platform.startService('token');
+    const healedAfterMs = await waitForTokens(15_000);
+    expect(healedAfterMs).toBeLessThan(15_000);
+    expectGatewayNotRestarted();
+    const ready = await http(`${env.platform.url}/readyz`);
+    expect(ready.status).toBe(200);
+    // The token service came back with the same keys: a fresh token introspects as active.
+    const fresh = (await requestToken()).json as { access_token: string };
+    expect((await postForm(`${issuer}/oauth2/introspect`, { token: fresh.access_token }, demoBasic)).json).toMatchObject({ active: true });
+  }, 30_000);
+
+  it('case=should answer 503 temporarily_unavailable within 2 s because the token service was killed (SIGKILL), and heal when it is back', async () => {
+    const before = (await requestToken()).json as { access_token: string };
+    await env.platform.stopService('token', 'SIGKILL');
+    await expectOutageAnswers();
+
+    env.platform.startService('token');
+    await waitForTokens(15_000);
+    expectGatewayNotRestarted();
+    // A token issued before the crash is still valid afterwards (keys and revocations are in PostgreSQL).
+    expect((await postForm(`${issuer}/oauth2/introspect`, { token: before.access_token }, demoBasic)).json).toMatchObject({ active: true });
+  }, 30_000);
+});
