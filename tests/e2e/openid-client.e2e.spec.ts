@@ -95,6 +95,18 @@ describe('discovery (RFC 8414, OpenID Connect Discovery)', () => {
     });
   }
 
+  it('serves the RFC 8414 §3.1 path-inserted metadata URL too, so oauth2-algorithm discovery works', async () => {
+    const { origin, pathname } = new URL(issuer);
+    const inserted = await http(`${origin}/.well-known/oauth-authorization-server${pathname}`);
+    expect(inserted.status).toBe(200);
+    expect(inserted.json).toMatchObject({ issuer });
+    const config = await client.discovery(new URL(issuer), 'demo-service', 'demo-service-secret', undefined, {
+      algorithm: 'oauth2',
+      execute: [client.allowInsecureRequests],
+    });
+    expect(config.serverMetadata().issuer).toBe(issuer);
+  });
+
   it('publishes only public EC P-256 signing keys in the JWKS', async () => {
     const { json } = await http(`${issuer}/jwks`);
     for (const key of (json as { keys: Record<string, unknown>[] }).keys) {

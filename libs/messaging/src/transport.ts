@@ -24,7 +24,7 @@ export function microserviceOptions(transport: TransportConfig, queue: string): 
   if (transport.kind === 'in-process') return { strategy: new InProcessServer(transport.broker) } satisfies { strategy: CustomTransportStrategy };
   return {
     transport: Transport.NATS,
-    options: { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 5000 },
+    options: { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 2000 },
   } as MicroserviceOptions;
 }
 

@@ -1,7 +1,7 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { ContractError, GetJwks, IntrospectToken, IssueToken, RevokeToken, TokenHealth } from '@latchkey/contracts';
+import { type ClientAuthentication, ContractError, GetJwks, IntrospectToken, IssueToken, RevokeToken, TokenHealth } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
 import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
 import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
@@ -71,7 +71,7 @@ describe('token service over NATS and PostgreSQL', () => {
     await natsServer?.stop();
   });
 
-  const issue = (tenant = 'demo', auth = basic('svc', 'svc-secret'), parameters: Record<string, string> = {}) =>
+  const issue = (tenant = 'demo', auth: ClientAuthentication = basic('svc', 'svc-secret'), parameters: Record<string, string> = {}) =>
     client.send(IssueToken, { tenant, grantType: 'client_credentials', client: auth, parameters });
 
   it('issues an RFC 9068 access token that verifies against the tenant JWKS', async () => {

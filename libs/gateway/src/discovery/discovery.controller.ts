@@ -5,26 +5,27 @@ import { GatewayTenants } from '../tenants.js';
 import { authorizationServerMetadata } from './metadata.js';
 
 /** RFC 8414 and OpenID Connect Discovery documents, and the tenant's JWKS. */
-@Controller('t/:tenant')
+@Controller()
 export class DiscoveryController {
   constructor(
     @Inject(GatewayTenants) private readonly tenants: GatewayTenants,
     @Inject(ContractClient) private readonly messaging: ContractClient,
   ) {}
 
-  @Get('.well-known/openid-configuration')
+  @Get('t/:tenant/.well-known/openid-configuration')
   @Header('cache-control', 'public, max-age=300')
   openidConfiguration(@Param('tenant') tenant: string) {
     return authorizationServerMetadata(this.tenants.issuer(tenant));
   }
 
-  @Get('.well-known/oauth-authorization-server')
+  // RFC 8414 §3.1 inserts the well-known segment before the issuer's path; issuer-relative is common too.
+  @Get(['t/:tenant/.well-known/oauth-authorization-server', '.well-known/oauth-authorization-server/t/:tenant'])
   @Header('cache-control', 'public, max-age=300')
   authorizationServer(@Param('tenant') tenant: string) {
     return authorizationServerMetadata(this.tenants.issuer(tenant));
   }
 
-  @Get('jwks')
+  @Get('t/:tenant/jwks')
   @Header('content-type', 'application/jwk-set+json')
   @Header('cache-control', 'public, max-age=60')
   async jwks(@Param('tenant') tenant: string) {

@@ -40,6 +40,9 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Which internal service did not answer is none of the caller's business. */
+const UNAVAILABLE = 'a service this request needs is temporarily unavailable';
+
 /** An HTTP-level failure found by the gateway itself (before any service is asked). */
 export class HttpFailure extends Error {
   constructor(
@@ -64,7 +67,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   const path = request.url.split('?')[0] ?? '';
   if (OAUTH_PATH.test(path) && status !== 404) {
-    if (status === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: message });
+    if (status === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: UNAVAILABLE });
     if (status >= 500) return reply.code(500).send({ error: 'server_error', error_description: 'internal error' });
     const oauthCode = OAUTH_STATUS[code] !== undefined ? code : 'invalid_request';
     if (oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="latchkey", charset="UTF-8"');
@@ -74,7 +77,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: status >= 500 && status !== 503 ? 'internal error' : message });
+    .send({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: status === 503 ? UNAVAILABLE : status >= 500 ? 'internal error' : message });
 }
 
 function classify(error: unknown): { status: number; code: ErrorCode; message: string } {

@@ -1,4 +1,7 @@
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { type Algorithm, hash, verify } from '@node-rs/argon2';
+
+// `Algorithm` is an ambient const enum, which isolated-module compilers cannot inline: Argon2id is 2.
+const ARGON2ID = 2 as Algorithm;
 
 export interface PasswordHashingParameters {
   /** KiB of memory per hash. */
@@ -15,7 +18,7 @@ export class PasswordHasher {
   constructor(private readonly parameters: PasswordHashingParameters = DEFAULT_PASSWORD_HASHING) {}
 
   hash(password: string): Promise<string> {
-    return hash(password, { algorithm: Algorithm.Argon2id, ...this.parameters });
+    return hash(password, { algorithm: ARGON2ID, ...this.parameters });
   }
 
   async verify(phc: string, password: string): Promise<boolean> {
