@@ -11,6 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jwtVerify, createLocalJWKSet } from 'jose';
 import pg from 'pg';
 import { TokenModule } from './token.module.js';
+import { Revocations } from './tokens/revocations.js';
 
 const tenants = parseTenants(`
 tenants:
@@ -180,6 +181,15 @@ describe('token service over NATS and PostgreSQL', () => {
     const packet = reply.json<{ err?: { code: string; message: string } }>();
     expect(packet.err).toMatchObject({ code: 'invalid_request' });
     expect(packet.err!.message).toMatch(/client/);
+  });
+
+  it('sweeps revocation records of tokens that have expired anyway', async () => {
+    const revocations = services[0]!.get(Revocations, { strict: false });
+    await revocations.revoke('demo', 'expired-jti', 'svc', new Date(Date.now() - 1000));
+    await revocations.revoke('demo', 'live-jti', 'svc', new Date(Date.now() + 60_000));
+    expect(await revocations.sweepExpired()).toBeGreaterThanOrEqual(1);
+    expect(await revocations.isRevoked('demo', 'expired-jti')).toBe(false);
+    expect(await revocations.isRevoked('demo', 'live-jti')).toBe(true);
   });
 
   it('reports its database in its health', async () => {

@@ -1,6 +1,6 @@
 import { TokenHealth, TokenRevoked } from '@latchkey/contracts';
 import { ContractClient, databaseHealthProvider, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
-import { type DynamicModule, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
@@ -15,17 +15,31 @@ import { AccessTokens } from './tokens/access-tokens.js';
 import { Revocations } from './tokens/revocations.js';
 
 @Injectable()
-class TokenLifecycle implements OnModuleInit {
+class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private sweeper?: NodeJS.Timeout;
+
   constructor(
     @Inject(TOKEN_OPTIONS) private readonly options: TokenServiceOptions,
     @Inject(SigningKeys) private readonly keys: SigningKeys,
     @Inject(ClientRepository) private readonly clients: ClientRepository,
+    @Inject(Revocations) private readonly revocations: Revocations,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await new TokenReconciler(this.keys, this.clients).reconcile(this.options.tenants.tenants);
+    // A revoked token's record is useless once the token has expired anyway.
+    this.sweeper = setInterval(() => {
+      this.revocations.sweepExpired().catch((error: unknown) => new Logger('TokenLifecycle').warn(`revocation sweep failed: ${String(error)}`));
+    }, REVOCATION_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
   }
 }
+
+const REVOCATION_SWEEP_MS = 10 * 60_000;
 
 /** The token service: clients, keys, grants, introspection, revocation. The composition root. */
 @Module({})
@@ -44,17 +58,18 @@ export class TokenModule {
           inject: [TokenDatabase],
           useFactory: (db: TokenDatabase) => new ClientRepository(db, options.clientCacheTtlMs ?? 10_000),
         },
+        { provide: Revocations, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new Revocations(db) },
         {
           provide: TokenEndpoints,
-          inject: [TokenDatabase, SigningKeys, ClientRepository, ContractClient],
-          useFactory: (db: TokenDatabase, keys: SigningKeys, clients: ClientRepository, messaging: ContractClient) => {
+          inject: [SigningKeys, ClientRepository, Revocations, ContractClient],
+          useFactory: (keys: SigningKeys, clients: ClientRepository, revocations: Revocations, messaging: ContractClient) => {
             const accessTokens = new AccessTokens(keys, options.publicUrl);
             return new TokenEndpoints(
               new TenantDirectory(options.tenants),
               new ClientAuthenticator(clients),
               [new ClientCredentialsGrant(accessTokens, options.publicUrl)],
               accessTokens,
-              new Revocations(db),
+              revocations,
               { tokenRevoked: (tenant, jti, expiresAt) => messaging.emit(TokenRevoked, { tenant, jti, expiresAt: expiresAt.toISOString() }) },
               keys,
             );
