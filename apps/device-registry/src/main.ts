@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { DeviceRegistryModule } from '@latchkey/device-registry';
 import { runService } from '@latchkey/messaging';
-import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo } from '@latchkey/runtime';
+import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmCompiler } from '@latchkey/runtime';
+
+useBaselineWasmCompiler();
 
 bootOrExit(async () => {
   const context = await loadDatabaseServiceContext('device-registry');

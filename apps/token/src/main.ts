@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { TokenServiceEnv } from '@latchkey/config';
 import { KeyEncryption } from '@latchkey/crypto';
 import { runService } from '@latchkey/messaging';
-import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo } from '@latchkey/runtime';
+import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmCompiler } from '@latchkey/runtime';
 import { TokenModule } from '@latchkey/token';
+
+useBaselineWasmCompiler();
 
 bootOrExit(async () => {
   const context = await loadDatabaseServiceContext('token', TokenServiceEnv);

@@ -7,3 +7,4 @@ export * from './messaging.module.js';
 export * from './service-health.js';
 export * from './service-runtime.js';
 export * from './health.handler.js';
+export * from './nats-subject-server.js';

@@ -1,6 +1,7 @@
-import { type ClientProxy, type CustomTransportStrategy, type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import type { ClientProxy, CustomTransportStrategy, MicroserviceOptions } from '@nestjs/microservices';
 import { InProcessBroker, InProcessClient, InProcessServer } from './in-process-transport.js';
 import { NatsRequestClient } from './nats-request-client.js';
+import { NatsSubjectServer } from './nats-subject-server.js';
 
 /** Where messages travel: a real NATS server, or the all-in-one process's in-memory broker. */
 export type TransportConfig =
@@ -12,6 +13,8 @@ const NATS_CONNECTION = {
   maxReconnectAttempts: -1,
   reconnectTimeWait: 250,
   waitOnFirstConnect: true,
+  // Async stack traces make nats.js build an Error per request up front: ~15% of the gateway's CPU.
+  noAsyncTraces: true,
 };
 
 export function createClientProxy(transport: TransportConfig, requestTimeoutMs: number): ClientProxy {
@@ -22,10 +25,8 @@ export function createClientProxy(transport: TransportConfig, requestTimeoutMs: 
 /** The options a service boots its microservice with; `queue` makes replicas share the work. */
 export function microserviceOptions(transport: TransportConfig, queue: string): MicroserviceOptions {
   if (transport.kind === 'in-process') return { strategy: new InProcessServer(transport.broker) } satisfies { strategy: CustomTransportStrategy };
-  return {
-    transport: Transport.NATS,
-    options: { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 2000 },
-  } as MicroserviceOptions;
+  const options = { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 2000 };
+  return { strategy: new NatsSubjectServer(options as ConstructorParameters<typeof NatsSubjectServer>[0]) };
 }
 
 export { InProcessBroker };

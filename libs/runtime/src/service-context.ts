@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { CommonEnv, ConfigError, DatabaseServiceEnv, loadTenantsFile, parseEnv, type TenantsFile } from '@latchkey/config';
 import type { MessagingOptions, TransportConfig } from '@latchkey/messaging';
 import type { DatabaseConfig } from '@latchkey/persistence';
@@ -59,4 +60,13 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
 /** Nest takes the list of levels to print; configuration names the most verbose one. */
 export function logLevelsUpTo(level: LogLevel): LogLevel[] {
   return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
+}
+
+/**
+ * Prisma's query compiler is a WebAssembly module; V8's optimising wasm tier (TurboFan) keeps a second
+ * compiled copy of it, ~60 MB per service. Its baseline tier is fast enough for query planning, which
+ * is cached per query shape. Must run before the first database query compiles the module.
+ */
+export function useBaselineWasmCompiler(): void {
+  v8.setFlagsFromString('--liftoff-only');
 }
