@@ -1,6 +1,7 @@
-import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken } from '@latchkey/contracts';
+import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
+import { KeyRotation } from './keys/key-rotation.js';
 import { TokenEndpoints } from './token-endpoints.js';
 
 /** NATS adapter: the contracts validate, the domain decides. */
@@ -8,6 +9,7 @@ import { TokenEndpoints } from './token-endpoints.js';
 export class TokenHandler {
   constructor(
     @Inject(TokenEndpoints) private readonly endpoints: TokenEndpoints,
+    @Inject(KeyRotation) private readonly rotation: KeyRotation,
   ) {}
 
   @Handles(IssueToken)
@@ -28,5 +30,11 @@ export class TokenHandler {
   @Handles(GetJwks)
   jwks(request: ParsedRequestOf<typeof GetJwks>) {
     return this.endpoints.jwks(request);
+  }
+
+  /** Admin operation; the gateway's admin API will expose it behind policy. */
+  @Handles(RotateSigningKey)
+  rotateSigningKey(request: ParsedRequestOf<typeof RotateSigningKey>) {
+    return this.rotation.rotate(request);
   }
 }

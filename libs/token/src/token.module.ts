@@ -1,17 +1,18 @@
-import { TokenHealth, TokenRevoked } from '@latchkey/contracts';
+import { SigningKeyRotated, TokenHealth, TokenRevoked } from '@latchkey/contracts';
 import { ContractClient, databaseHealthProvider, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
-import { SigningKeys } from './keys/signing-keys.js';
+import { KeyRotation, type KeyRotationOptions } from './keys/key-rotation.js';
+import { type KeyActivation, SigningKeys } from './keys/signing-keys.js';
 import { TokenReconciler } from './reconcile/token-reconciler.js';
 import { TenantDirectory } from './tenant-directory.js';
 import { TokenEndpoints } from './token-endpoints.js';
 import { TokenHandler } from './token.handler.js';
 import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
 import { TokenDatabase } from './token.prisma.js';
-import { AccessTokens } from './tokens/access-tokens.js';
+import { AccessTokens, type Clock } from './tokens/access-tokens.js';
 import { Revocations } from './tokens/revocations.js';
 
 @Injectable()
@@ -23,6 +24,7 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(SigningKeys) private readonly keys: SigningKeys,
     @Inject(ClientRepository) private readonly clients: ClientRepository,
     @Inject(Revocations) private readonly revocations: Revocations,
+    @Inject(KeyRotation) private readonly rotation: KeyRotation,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -32,19 +34,41 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
       this.revocations.sweepExpired().catch((error: unknown) => new Logger('TokenLifecycle').warn(`revocation sweep failed: ${String(error)}`));
     }, REVOCATION_SWEEP_MS);
     this.sweeper.unref();
+    this.rotation.start();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.rotation.stop();
   }
 }
 
 const REVOCATION_SWEEP_MS = 10 * 60_000;
 
+/** The token service's options plus how it rotates signing keys (docs/adr/0010-signing-key-rotation.md). */
+export interface TokenModuleOptions extends TokenServiceOptions {
+  keyRotation?: KeyRotationOptions;
+  /** The service's clock (epoch ms) for key states and token times; tests move it. */
+  clock?: Clock;
+}
+
+function announceActivation(messaging: ContractClient, activation: KeyActivation): Promise<void> {
+  return messaging.emit(SigningKeyRotated, {
+    tenant: activation.tenant,
+    kid: activation.kid,
+    activatedAt: activation.activatedAt.toISOString(),
+    ...(activation.previousKid ? { previousKid: activation.previousKid } : {}),
+    ...(activation.previousPublishedUntil ? { previousPublishedUntil: activation.previousPublishedUntil.toISOString() } : {}),
+    ...(activation.reason ? { reason: activation.reason } : {}),
+  });
+}
+
 /** The token service: clients, keys, grants, introspection, revocation. The composition root. */
 @Module({})
 export class TokenModule {
-  static forRoot(options: TokenServiceOptions): DynamicModule {
+  static forRoot(options: TokenModuleOptions): DynamicModule {
+    const clock = options.clock ?? Date.now;
+    const tenants = new TenantDirectory(options.tenants);
     return {
       module: TokenModule,
       imports: [MessagingModule.forRoot(options.messaging)],
@@ -52,7 +76,18 @@ export class TokenModule {
       providers: [
         { provide: TOKEN_OPTIONS, useValue: options },
         { provide: TokenDatabase, useFactory: () => new TokenDatabase(options.database) },
-        { provide: SigningKeys, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new SigningKeys(db, options.keyEncryption) },
+        {
+          provide: SigningKeys,
+          inject: [TokenDatabase, ContractClient],
+          useFactory: (db: TokenDatabase, messaging: ContractClient) =>
+            new SigningKeys(db, options.keyEncryption, {
+              ...options.keyRotation,
+              clock,
+              tenantTokenLifetimeSeconds: (tenant) => tenants.all().find((candidate) => candidate.id === tenant)?.accessTokenTtlSeconds ?? 0,
+              onActivated: (activation) => announceActivation(messaging, activation),
+            }),
+        },
+        { provide: KeyRotation, inject: [SigningKeys], useFactory: (keys: SigningKeys) => new KeyRotation(keys, tenants, options.keyRotation, clock) },
         {
           provide: ClientRepository,
           inject: [TokenDatabase],
@@ -63,9 +98,9 @@ export class TokenModule {
           provide: TokenEndpoints,
           inject: [SigningKeys, ClientRepository, Revocations, ContractClient],
           useFactory: (keys: SigningKeys, clients: ClientRepository, revocations: Revocations, messaging: ContractClient) => {
-            const accessTokens = new AccessTokens(keys, options.publicUrl);
+            const accessTokens = new AccessTokens(keys, options.publicUrl, clock);
             return new TokenEndpoints(
-              new TenantDirectory(options.tenants),
+              tenants,
               new ClientAuthenticator(clients),
               [new ClientCredentialsGrant(accessTokens, options.publicUrl)],
               accessTokens,

@@ -1,0 +1,96 @@
+import type { ParsedRequestOf, ReplyOf, RotateSigningKey } from '@latchkey/contracts';
+import { Logger } from '@nestjs/common';
+import type { TenantDirectory } from '../tenant-directory.js';
+import type { Clock } from '../tokens/access-tokens.js';
+import { duePromotions, rotationDue } from './key-states.js';
+import type { SigningKeys } from './signing-keys.js';
+
+/** How the token module rotates signing keys; every field has a default. */
+export interface KeyRotationOptions {
+  /** Scheduled rotation interval for every tenant (ms); default 30 days. */
+  intervalMs?: number;
+  /** Per-tenant overrides of `intervalMs`. */
+  tenantIntervalsMs?: Record<string, number>;
+  /** How long a new key is in the JWKS before it signs (ms); default 120 s (the gateway lets JWKS be cached 60 s). */
+  propagationDelayMs?: number;
+  /** Margin added to the longest token lifetime before a retired key leaves the JWKS (ms); default 5 min. */
+  clockSkewMs?: number;
+  /** How often the schedule looks for due rotations and promotions (ms); default 15 s. */
+  checkIntervalMs?: number;
+  /** Longest reuse of a cached signer (ms); capped at min(60 s, propagationDelayMs / 2). */
+  signerCacheMs?: number;
+}
+
+export const DEFAULT_ROTATION_INTERVAL_MS = 30 * 24 * 3600_000;
+export const DEFAULT_ROTATION_CHECK_MS = 15_000;
+
+const logger = new Logger('KeyRotation');
+
+/**
+ * Signing-key rotation as use-cases: the admin operation, and the schedule that one timer per replica
+ * drives. Replicas race freely: every decision is re-checked under the tenant's lock by `SigningKeys`.
+ */
+export class KeyRotation {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly tenants: TenantDirectory,
+    private readonly options: KeyRotationOptions = {},
+    private readonly clock: Clock = Date.now,
+  ) {
+    for (const [tenant, interval] of Object.entries({ default: this.options.intervalMs ?? DEFAULT_ROTATION_INTERVAL_MS, ...this.options.tenantIntervalsMs })) {
+      if (!(interval > 0)) throw new Error(`key rotation interval of ${tenant} must be a positive number of ms`);
+    }
+  }
+
+  /** `latchkey.token.v1.rotate-signing-key`. */
+  async rotate(request: ParsedRequestOf<typeof RotateSigningKey>): Promise<ReplyOf<typeof RotateSigningKey>> {
+    const tenant = this.tenants.get(request.tenant);
+    const rotation = await this.keys.rotate(tenant.id, tenant.signingAlg, request.reason);
+    if (rotation.created) logger.log(`tenant ${tenant.id}: key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}${request.reason ? ` (${request.reason})` : ''}`);
+    return { kid: rotation.kid, activatesAt: rotation.activatesAt.toISOString() };
+  }
+
+  intervalMs(tenant: string): number {
+    return this.options.tenantIntervalsMs?.[tenant] ?? this.options.intervalMs ?? DEFAULT_ROTATION_INTERVAL_MS;
+  }
+
+  /**
+   * One pass of the schedule: promotes due `next` keys and starts due rotations. One cheap read of all
+   * live keys decides; only tenants with something to do take their lock (which decides again).
+   */
+  async tick(): Promise<void> {
+    const states = await this.keys.liveStates();
+    const now = this.clock();
+    for (const tenant of this.tenants.all()) {
+      const keys = states.get(tenant.id) ?? [];
+      try {
+        if (duePromotions(keys, now).length > 0) await this.keys.promoteDue(tenant.id);
+        if (rotationDue(keys, now, this.intervalMs(tenant.id))) {
+          const rotation = await this.keys.rotateIfDue(tenant.id, tenant.signingAlg, this.intervalMs(tenant.id));
+          if (rotation?.created) logger.log(`tenant ${tenant.id}: scheduled rotation, key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}`);
+        }
+      } catch (error) {
+        logger.warn(`key rotation of tenant ${tenant.id} failed: ${String(error)}`);
+      }
+    }
+  }
+
+  start(): void {
+    const every = this.options.checkIntervalMs ?? DEFAULT_ROTATION_CHECK_MS;
+    this.timer = setInterval(() => {
+      // A slow pass is never overlapped by the next one.
+      this.running ??= this.tick()
+        .catch((error: unknown) => logger.warn(`key rotation check failed: ${String(error)}`))
+        .finally(() => (this.running = undefined));
+    }, every);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
