@@ -4,7 +4,7 @@ import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicat
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
-import { KeyRotation, type KeyRotationOptions } from './keys/key-rotation.js';
+import { KeyRotation } from './keys/key-rotation.js';
 import { type KeyActivation, SigningKeys } from './keys/signing-keys.js';
 import { TokenReconciler } from './reconcile/token-reconciler.js';
 import { TenantDirectory } from './tenant-directory.js';
@@ -12,7 +12,7 @@ import { TokenEndpoints } from './token-endpoints.js';
 import { TokenHandler } from './token.handler.js';
 import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
 import { TokenDatabase } from './token.prisma.js';
-import { AccessTokens, type Clock } from './tokens/access-tokens.js';
+import { AccessTokens } from './tokens/access-tokens.js';
 import { Revocations } from './tokens/revocations.js';
 
 @Injectable()
@@ -45,13 +45,6 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
 
 const REVOCATION_SWEEP_MS = 10 * 60_000;
 
-/** The token service's options plus how it rotates signing keys (docs/adr/0010-signing-key-rotation.md). */
-export interface TokenModuleOptions extends TokenServiceOptions {
-  keyRotation?: KeyRotationOptions;
-  /** The service's clock (epoch ms) for key states and token times; tests move it. */
-  clock?: Clock;
-}
-
 function announceActivation(messaging: ContractClient, activation: KeyActivation): Promise<void> {
   return messaging.emit(SigningKeyRotated, {
     tenant: activation.tenant,
@@ -66,7 +59,7 @@ function announceActivation(messaging: ContractClient, activation: KeyActivation
 /** The token service: clients, keys, grants, introspection, revocation. The composition root. */
 @Module({})
 export class TokenModule {
-  static forRoot(options: TokenModuleOptions): DynamicModule {
+  static forRoot(options: TokenServiceOptions): DynamicModule {
     const clock = options.clock ?? Date.now;
     const tenants = new TenantDirectory(options.tenants);
     return {

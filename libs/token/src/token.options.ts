@@ -2,6 +2,8 @@ import type { TenantsFile } from '@latchkey/config';
 import type { KeyEncryption } from '@latchkey/crypto';
 import type { MessagingOptions } from '@latchkey/messaging';
 import type { DatabaseConfig } from '@latchkey/persistence';
+import type { KeyRotationOptions } from './keys/key-rotation.js';
+import type { Clock } from './tokens/access-tokens.js';
 
 /** Everything the token service is configured with, validated by the boot shell. */
 export interface TokenServiceOptions {
@@ -13,6 +15,10 @@ export interface TokenServiceOptions {
   messaging: MessagingOptions;
   /** How long client registrations are cached between reads (ms). */
   clientCacheTtlMs?: number;
+  /** How signing keys rotate (docs/adr/0010-signing-key-rotation.md); defaults when absent. */
+  keyRotation?: KeyRotationOptions;
+  /** The service's clock (epoch ms) for key states and token times; tests move it. */
+  clock?: Clock;
 }
 
 export const TOKEN_OPTIONS = Symbol('TOKEN_OPTIONS');
