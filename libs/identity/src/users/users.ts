@@ -3,6 +3,10 @@ import type { UserSummary } from '@latchkey/contracts';
 import type { IdentityDatabase } from '../identity.prisma.js';
 import type { PasswordHasher } from './password-hasher.js';
 
+export function toUserSummary(row: { id: string; tenant: string; username: string; status: string; roles: string[] }): UserSummary {
+  return { id: row.id, tenant: row.tenant, username: row.username, status: row.status as UserSummary['status'], roles: row.roles };
+}
+
 /** The people of each tenant. */
 export class Users {
   constructor(
@@ -12,7 +16,19 @@ export class Users {
 
   async findByUsername(tenant: string, username: string): Promise<UserSummary | null> {
     const row = await this.db.prisma.user.findUnique({ where: { tenant_username: { tenant, username } } });
-    return row && { id: row.id, tenant: row.tenant, username: row.username, status: row.status as UserSummary['status'], roles: row.roles };
+    return row && toUserSummary(row);
+  }
+
+  /** A user of the tenant by id; null for another tenant's user. */
+  async findById(tenant: string, id: string): Promise<UserSummary | null> {
+    const row = await this.db.prisma.user.findFirst({ where: { id, tenant } });
+    return row && toUserSummary(row);
+  }
+
+  /** The user and the stored password hash, for sign-in only: the hash never leaves this service. */
+  async findWithPasswordHash(tenant: string, username: string): Promise<{ user: UserSummary; passwordHash: string } | null> {
+    const row = await this.db.prisma.user.findUnique({ where: { tenant_username: { tenant, username } } });
+    return row && { user: toUserSummary(row), passwordHash: row.passwordHash };
   }
 
   /**
