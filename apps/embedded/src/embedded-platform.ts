@@ -46,6 +46,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
   const dataDir = resolve(options.dataDir);
   const tenants = typeof options.tenants === 'string' ? await loadTenantsFile(options.tenants) : options.tenants;
   const postgres = await startEmbeddedPostgres(join(dataDir, 'pglite'));
+  const keyEncryption = KeyEncryption.fromBase64(developmentKek(dataDir, options.kek));
   try {
     await migrateAll(postgres.pool);
     const broker = new InProcessBroker();
@@ -57,8 +58,8 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
         module: EmbeddedPlatform,
         imports: [
           GatewayModule.forRoot({ tenants, publicUrl, messaging }),
-          TokenModule.forRoot({ tenants, publicUrl, keyEncryption: KeyEncryption.fromBase64(developmentKek(dataDir, options.kek)), database, messaging }),
-          IdentityModule.forRoot({ tenants, database, messaging, passwordHashing: options.passwordHashing }),
+          TokenModule.forRoot({ tenants, publicUrl, keyEncryption, database, messaging }),
+          IdentityModule.forRoot({ tenants, database, messaging, keyEncryption, passwordHashing: options.passwordHashing }),
           DeviceRegistryModule.forRoot({ tenants, database, messaging }),
           DelegationModule.forRoot({ database, messaging }),
           PolicyModule.forRoot({ database, messaging }),

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { IdentityServiceEnv } from '@latchkey/config';
+import { KeyEncryption } from '@latchkey/crypto';
 import { IdentityModule } from '@latchkey/identity';
 import { runService } from '@latchkey/messaging';
 import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmCompiler } from '@latchkey/runtime';
@@ -6,7 +8,13 @@ import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmC
 useBaselineWasmCompiler();
 
 bootOrExit(async () => {
-  const context = await loadDatabaseServiceContext('identity');
-  const module = IdentityModule.forRoot({ tenants: context.tenants, database: context.database, messaging: context.messaging });
+  const context = await loadDatabaseServiceContext('identity', IdentityServiceEnv);
+  const kek = context.env.LATCHKEY_KEK;
+  const module = IdentityModule.forRoot({
+    tenants: context.tenants,
+    database: context.database,
+    messaging: context.messaging,
+    ...(kek ? { keyEncryption: KeyEncryption.fromBase64(kek) } : {}),
+  });
   await runService({ name: 'identity', module, transport: context.transport, queue: 'identity', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });
 });

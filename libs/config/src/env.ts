@@ -64,3 +64,8 @@ export const GatewayEnv = CommonEnv.extend({
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
 });
+
+/** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */
+export const IdentityServiceEnv = DatabaseServiceEnv.extend({
+  LATCHKEY_KEK: KeyEncryptionKey.optional(),
+});

@@ -8,7 +8,9 @@ describe('tenants file', () => {
     const file = parseTenants(readFileSync(new URL('../../../config/tenants.dev.yaml', import.meta.url), 'utf8'));
     const demo = file.tenants.find((tenant) => tenant.id === 'demo')!;
     expect(demo.accessTokenTtlSeconds).toBe(300);
-    expect(demo.clients.map((client) => client.clientId)).toContain('demo-service');
+    expect(demo.clients.map((client) => client.clientId)).toEqual(['demo-service', 'demo-web', 'demo-app', 'demo-tv']);
+    expect(demo.clients.find((client) => client.clientId === 'demo-app')).toMatchObject({ tokenEndpointAuthMethods: ['none'], idTokenSignedResponseAlg: 'ES256' });
+    expect(demo.clients.find((client) => client.clientId === 'demo-tv')!.grantTypes).toEqual(['urn:ietf:params:oauth:grant-type:device_code']);
     expect(demo.users.map((user) => user.username)).toEqual(['adam', 'bianca']);
     expect(demo.devices[0]).toMatchObject({ serial: 'lock-1', type: 'bike-lock', owner: 'adam' });
   });
@@ -19,6 +21,9 @@ describe('tenants file', () => {
     ['duplicate clients', 'tenants: [{ id: a, clients: [{ clientId: c, secret: s, grantTypes: [client_credentials] }, { clientId: c, secret: s, grantTypes: [client_credentials] }] }]', /duplicate clientId c/],
     ['a secret client without a secret', 'tenants: [{ id: a, clients: [{ clientId: c, grantTypes: [client_credentials] }] }]', /needs secret/],
     ['two secret sources', 'tenants: [{ id: a, clients: [{ clientId: c, secret: s, secretFromEnv: S, grantTypes: [x] }] }]', /at most one/],
+    ['a redirect URI with a fragment', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [authorization_code], redirectUris: ["https://a.test/cb#x"] }] }]', /fragment/],
+    ['an authorization-code client without redirect URIs', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [authorization_code] }] }]', /redirect URI/],
+    ['an unsupported ID token algorithm', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [x], idTokenSignedResponseAlg: HS256 }] }]', /idTokenSignedResponseAlg/],
     ['an unknown field', 'tenants: [{ id: a, colour: red }]', /colour|unrecognized/i],
     ['broken YAML', 'tenants: [', /not valid YAML/],
   ])('case=should refuse %s with a readable message', (_case, yaml, message) => {

@@ -6,6 +6,9 @@ import { ConfigError } from './env.js';
 
 const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name');
 
+/** Algorithms a client may register for its ID tokens; each needs a tenant signing key of its own. */
+export const ID_TOKEN_SIGNING_ALGS = ['ES256', 'RS256'] as const;
+
 export const ClientConfig = z
   .strictObject({
     clientId: ClientId,
@@ -18,8 +21,15 @@ export const ClientConfig = z
     tokenEndpointAuthMethods: z.array(z.enum(CLIENT_AUTHENTICATION_METHODS)).min(1).default(['client_secret_basic']),
     grantTypes: z.array(z.string().min(1)).min(1),
     scopes: z.array(ScopeToken).default([]),
-    redirectUris: z.array(z.url()).default([]),
+    /** RFC 6749 §3.1.2: absolute URIs without a fragment, matched by exact string comparison. */
+    redirectUris: z.array(z.url().refine((uri) => !uri.includes('#'), 'a redirect URI must not contain a fragment')).default([]),
     accessTokenTtlSeconds: z.number().int().min(30).max(86_400).optional(),
+    /** OpenID Connect Registration `id_token_signed_response_alg`. */
+    idTokenSignedResponseAlg: z.enum(ID_TOKEN_SIGNING_ALGS).default('ES256'),
+    /** Refresh tokens expire this long after the authorization, however often they are used (default 30 days). */
+    refreshTokenAbsoluteLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
+    /** ... and this long after their last use (default 14 days). */
+    refreshTokenIdleLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
   })
   .refine((c) => [c.secret, c.secretFromEnv, c.secretHash].filter((v) => v !== undefined).length <= 1, {
     message: 'give at most one of secret, secretFromEnv, secretHash',
@@ -31,7 +41,10 @@ export const ClientConfig = z
       c.secretFromEnv !== undefined ||
       c.secretHash !== undefined,
     { message: 'a client that authenticates with a secret needs secret, secretFromEnv or secretHash' },
-  );
+  )
+  .refine((c) => !c.grantTypes.includes('authorization_code') || c.redirectUris.length > 0, {
+    message: 'a client that uses authorization_code needs at least one redirect URI',
+  });
 export type ClientConfig = z.output<typeof ClientConfig>;
 
 export const UserConfig = z
