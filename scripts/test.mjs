@@ -3,7 +3,7 @@
 // every jest test. Extra arguments go to jest (e.g. `npm test -- libs/token`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureNats, ensurePostgres } from '../tools/infra/ensure-tools.mjs';
+import { ensureChromium, ensureNats, ensurePostgres } from '../tools/infra/ensure-tools.mjs';
 import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
 import { setup } from './setup.mjs';
 
@@ -11,6 +11,7 @@ setup({ withBuild: true });
 try {
   ensurePostgres();
   ensureNats();
+  ensureChromium();
 } catch (error) {
   console.error(`[test] ${error.message}`);
   process.exit(1);

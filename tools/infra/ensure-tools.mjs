@@ -2,7 +2,7 @@
 // Order of preference: already installed; built with Go into .tools/bin (nats-server); Debian packages
 // when running as root. Prints what it did; exits non-zero with a clear message when it cannot.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, TOOLS_BIN } from './local-infra.mjs';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -54,11 +54,25 @@ export function ensureNats() {
   }
 }
 
+/** The browser the end-to-end page tests drive through playwright-core (no browser download of its own). */
+export function findChromium() {
+  return [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
+}
+
+export function ensureChromium() {
+  if (findChromium()) return;
+  console.log('[tools] installing Chromium from Debian packages (browser tests)');
+  if (!apt('chromium') || !findChromium()) {
+    throw new Error('Chromium is needed by the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH');
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     ensurePostgres();
     ensureNats();
-    console.log('[tools] PostgreSQL and nats-server are available');
+    ensureChromium();
+    console.log('[tools] PostgreSQL, nats-server and Chromium are available');
   } catch (error) {
     console.error(`[tools] ${error.message}`);
     process.exit(1);
