@@ -1,2 +1,3 @@
 export * from './env.js';
 export * from './tenants.js';
+export * from './tenant-directory.js';

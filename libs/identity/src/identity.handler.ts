@@ -4,7 +4,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { PasswordLogin } from './login/password-login.js';
 import { OtpCredentials } from './otp/otp-credentials.js';
 import { Sessions } from './sessions/sessions.js';
-import { IdentityTenants } from './tenants.js';
+import { TenantDirectory } from '@latchkey/config';
 import { Users } from './users/users.js';
 
 /** NATS adapter: the contracts validate, the domain decides. */
@@ -12,7 +12,7 @@ import { Users } from './users/users.js';
 export class IdentityHandler {
   constructor(
     @Inject(Users) private readonly users: Users,
-    @Inject(IdentityTenants) private readonly tenants: IdentityTenants,
+    @Inject(TenantDirectory) private readonly tenants: TenantDirectory,
     @Inject(PasswordLogin) private readonly login: PasswordLogin,
     @Inject(OtpCredentials) private readonly otp: OtpCredentials,
     @Inject(Sessions) private readonly sessions: Sessions,

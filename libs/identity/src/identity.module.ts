@@ -10,7 +10,7 @@ import { PasswordLogin } from './login/password-login.js';
 import { PrismaThrottleStore } from './login/throttle-store.prisma.js';
 import { OtpCredentials } from './otp/otp-credentials.js';
 import { DEFAULT_SESSION_POLICY, Sessions } from './sessions/sessions.js';
-import { IdentityTenants } from './tenants.js';
+import { TenantDirectory } from '@latchkey/config';
 import { DEFAULT_PASSWORD_HASHING, PasswordHasher } from './users/password-hasher.js';
 import { Users } from './users/users.js';
 
@@ -76,7 +76,7 @@ export class IdentityModule {
       providers: [
         { provide: IDENTITY_OPTIONS, useValue: options },
         { provide: CLOCK, useValue: clock },
-        { provide: IdentityTenants, useFactory: () => new IdentityTenants(options.tenants) },
+        { provide: TenantDirectory, useFactory: () => new TenantDirectory(options.tenants) },
         { provide: IdentityDatabase, useFactory: () => new IdentityDatabase(options.database) },
         { provide: Users, inject: [IdentityDatabase], useFactory: (db: IdentityDatabase) => new Users(db, passwords) },
         { provide: PrismaThrottleStore, inject: [IdentityDatabase], useFactory: (db: IdentityDatabase) => new PrismaThrottleStore(db) },
@@ -87,8 +87,8 @@ export class IdentityModule {
         },
         {
           provide: OtpCredentials,
-          inject: [IdentityDatabase, IdentityTenants, LoginThrottle],
-          useFactory: (db: IdentityDatabase, tenants: IdentityTenants, throttle: LoginThrottle) => new OtpCredentials(db, tenants, options.keyEncryption, throttle, clock),
+          inject: [IdentityDatabase, TenantDirectory, LoginThrottle],
+          useFactory: (db: IdentityDatabase, tenants: TenantDirectory, throttle: LoginThrottle) => new OtpCredentials(db, tenants, options.keyEncryption, throttle, clock),
         },
         {
           provide: PasswordLogin,

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { IdentityDatabase } from '../identity.prisma.js';
 import { authenticationFailed } from '../login/authentication-failed.js';
 import { addressKey, type LoginThrottle } from '../login/login-throttle.js';
-import type { IdentityTenants } from '../tenants.js';
+import type { TenantDirectory } from '@latchkey/config';
 import { base32Encode, matchingStep, otpauthUri } from './totp.js';
 
 /** RFC 4226 §4 asks for at least 128 bits and recommends 160: the length of an HMAC-SHA1 key block. */
@@ -19,7 +19,7 @@ const SECRET_BYTES = 20;
 export class OtpCredentials {
   constructor(
     private readonly db: IdentityDatabase,
-    private readonly tenants: IdentityTenants,
+    private readonly tenants: TenantDirectory,
     private readonly keyEncryption: KeyEncryption | undefined,
     private readonly throttle: LoginThrottle,
     private readonly clock: Clock,

@@ -1,8 +1,8 @@
-import type { TenantConfig, TenantsFile } from '@latchkey/config';
 import { ContractError } from '@latchkey/contracts';
+import type { TenantConfig, TenantsFile } from './tenants.js';
 
 /** The tenants this deployment serves: a request for any other is `tenant_not_found`. */
-export class IdentityTenants {
+export class TenantDirectory {
   private readonly byId: Map<string, TenantConfig>;
 
   constructor(file: TenantsFile) {
@@ -13,5 +13,9 @@ export class IdentityTenants {
     const found = this.byId.get(tenant);
     if (!found) throw new ContractError('tenant_not_found', `unknown tenant ${tenant}`);
     return found;
+  }
+
+  all(): TenantConfig[] {
+    return [...this.byId.values()];
   }
 }
