@@ -22,6 +22,9 @@ export const ERROR_CODES = [
   'forbidden',
   'unavailable',
   'internal',
+  // RFC 6749 §4.1.2.1 authorization-endpoint errors
+  'access_denied',
+  'unsupported_response_type',
 ] as const;
 
 export const ErrorCode = z.enum(ERROR_CODES);

@@ -1,4 +1,4 @@
-import { ContractError, type GetJwks, type IntrospectionResponse, type IntrospectToken, type IssueToken, type ParsedRequestOf, type RevokeToken, type TokenResponse } from '@latchkey/contracts';
+import { ContractError, type GetJwks, type IntrospectionResponse, type IntrospectToken, type IssueToken, type ParsedRequestOf, type RevokeToken, type TokenResponse, type VerifyAccessToken, type ReplyOf } from '@latchkey/contracts';
 import type { ClientAuthenticator } from './clients/client-authenticator.js';
 import type { GrantHandler } from './grants/grant-handler.js';
 import type { SigningKeys } from './keys/signing-keys.js';
@@ -61,6 +61,17 @@ export class TokenEndpoints {
       jti: claims.jti,
       tenant: claims.tenant,
     };
+  }
+
+  /**
+   * `latchkey.token.v1.verify-access-token`: the platform's own check of a bearer token (userinfo, the
+   * gateway's guard). Same rules as introspection, without client authentication; revocation counts.
+   */
+  async verifyAccessToken(request: ParsedRequestOf<typeof VerifyAccessToken>): Promise<ReplyOf<typeof VerifyAccessToken>> {
+    const tenant = this.tenants.get(request.tenant);
+    const claims = await this.accessTokens.verify(tenant.id, request.token);
+    if (!claims || (await this.revocations.isRevoked(tenant.id, claims.jti))) return { active: false };
+    return { active: true, claims };
   }
 
   /** RFC 7009 §2.1: revoking an invalid or unknown token succeeds without effect. */

@@ -1,4 +1,4 @@
-import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey } from '@latchkey/contracts';
+import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey, VerifyAccessToken } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { KeyRotation } from './keys/key-rotation.js';
@@ -25,6 +25,11 @@ export class TokenHandler {
   @Handles(RevokeToken)
   revoke(request: ParsedRequestOf<typeof RevokeToken>) {
     return this.endpoints.revoke(request);
+  }
+
+  @Handles(VerifyAccessToken)
+  verifyAccessToken(request: ParsedRequestOf<typeof VerifyAccessToken>) {
+    return this.endpoints.verifyAccessToken(request);
   }
 
   @Handles(GetJwks)

@@ -1,7 +1,14 @@
 import { SigningKeyRotated, TokenHealth, TokenRevoked } from '@latchkey/contracts';
 import { ContractClient, databaseHealthProvider, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { AuthorizationCodes } from './authorization/authorization-codes.js';
+import { AuthorizationEndpoint } from './authorization/authorization-endpoint.js';
+import { AuthorizationHandler } from './authorization/authorization.handler.js';
+import { Interactions } from './authorization/interactions.js';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
+import { Consents } from './consent/consents.js';
+import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
+import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { KeyRotation } from './keys/key-rotation.js';
@@ -13,7 +20,10 @@ import { TokenHandler } from './token.handler.js';
 import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
 import { TokenDatabase } from './token.prisma.js';
 import { AccessTokens } from './tokens/access-tokens.js';
+import { IdTokens } from './tokens/id-tokens.js';
+import { type AccessTokenRevoker, RefreshTokens } from './tokens/refresh-tokens.js';
 import { Revocations } from './tokens/revocations.js';
+import { UserTokens } from './tokens/user-tokens.js';
 
 @Injectable()
 class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -25,13 +35,23 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(ClientRepository) private readonly clients: ClientRepository,
     @Inject(Revocations) private readonly revocations: Revocations,
     @Inject(KeyRotation) private readonly rotation: KeyRotation,
+    @Inject(Interactions) private readonly interactions: Interactions,
+    @Inject(AuthorizationCodes) private readonly codes: AuthorizationCodes,
+    @Inject(RefreshTokens) private readonly refreshTokens: RefreshTokens,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await new TokenReconciler(this.keys, this.clients).reconcile(this.options.tenants.tenants);
     // A revoked token's record is useless once the token has expired anyway.
+    // So are interactions, codes (kept a while past expiry: a late replay still finds and revokes) and families.
     this.sweeper = setInterval(() => {
-      this.revocations.sweepExpired().catch((error: unknown) => new Logger('TokenLifecycle').warn(`revocation sweep failed: ${String(error)}`));
+      const now = new Date();
+      Promise.all([
+        this.revocations.sweepExpired(now),
+        this.interactions.sweepExpired(now),
+        this.codes.sweepExpired(new Date(now.getTime() - CODE_RETENTION_MS)),
+        this.refreshTokens.sweepExpired(now),
+      ]).catch((error: unknown) => new Logger('TokenLifecycle').warn(`expiry sweep failed: ${String(error)}`));
     }, REVOCATION_SWEEP_MS);
     this.sweeper.unref();
     this.rotation.start();
@@ -44,6 +64,8 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
 }
 
 const REVOCATION_SWEEP_MS = 10 * 60_000;
+/** Codes outlive their 60 s by a day, so a replay detected late still revokes what the code issued. */
+const CODE_RETENTION_MS = 24 * 3600_000;
 
 function announceActivation(messaging: ContractClient, activation: KeyActivation): Promise<void> {
   return messaging.emit(SigningKeyRotated, {
@@ -56,7 +78,9 @@ function announceActivation(messaging: ContractClient, activation: KeyActivation
   });
 }
 
-/** The token service: clients, keys, grants, introspection, revocation. The composition root. */
+const ACCESS_TOKEN_REVOKER = Symbol('ACCESS_TOKEN_REVOKER');
+
+/** The token service: clients, keys, grants, authorization, consent, introspection, revocation. The composition root. */
 @Module({})
 export class TokenModule {
   static forRoot(options: TokenServiceOptions): DynamicModule {
@@ -65,7 +89,7 @@ export class TokenModule {
     return {
       module: TokenModule,
       imports: [MessagingModule.forRoot(options.messaging)],
-      controllers: [TokenHandler, healthHandlerFor(TokenHealth)],
+      controllers: [TokenHandler, AuthorizationHandler, healthHandlerFor(TokenHealth)],
       providers: [
         { provide: TOKEN_OPTIONS, useValue: options },
         { provide: TokenDatabase, useFactory: () => new TokenDatabase(options.database) },
@@ -76,6 +100,7 @@ export class TokenModule {
             new SigningKeys(db, options.keyEncryption, {
               ...options.keyRotation,
               clock,
+              tenantAlg: (tenant) => tenants.all().find((candidate) => candidate.id === tenant)?.signingAlg ?? 'ES256',
               tenantTokenLifetimeSeconds: (tenant) => tenants.all().find((candidate) => candidate.id === tenant)?.accessTokenTtlSeconds ?? 0,
               onActivated: (activation) => announceActivation(messaging, activation),
             }),
@@ -88,14 +113,48 @@ export class TokenModule {
         },
         { provide: Revocations, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new Revocations(db) },
         {
+          provide: ACCESS_TOKEN_REVOKER,
+          inject: [Revocations, ContractClient],
+          useFactory: (revocations: Revocations, messaging: ContractClient): AccessTokenRevoker => ({
+            async revokeAccessToken(tenant, jti, clientId, expiresAt) {
+              await revocations.revoke(tenant, jti, clientId, expiresAt);
+              await messaging.emit(TokenRevoked, { tenant, jti, expiresAt: expiresAt.toISOString() });
+            },
+          }),
+        },
+        { provide: Interactions, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new Interactions(db, options.authorization?.interactionTtlSeconds ?? 600, clock) },
+        { provide: AuthorizationCodes, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new AuthorizationCodes(db, options.authorization?.codeTtlSeconds ?? 60, clock) },
+        { provide: RefreshTokens, inject: [TokenDatabase, ACCESS_TOKEN_REVOKER], useFactory: (db: TokenDatabase, revoker: AccessTokenRevoker) => new RefreshTokens(db, revoker, clock) },
+        {
+          provide: AuthorizationEndpoint,
+          inject: [ClientRepository, Interactions, AuthorizationCodes, TokenDatabase, RefreshTokens],
+          useFactory: (clients: ClientRepository, interactions: Interactions, codes: AuthorizationCodes, db: TokenDatabase, refreshTokens: RefreshTokens) =>
+            new AuthorizationEndpoint(tenants, clients, interactions, codes, new Consents(db), refreshTokens, options.publicUrl, clock),
+        },
+        {
           provide: TokenEndpoints,
-          inject: [SigningKeys, ClientRepository, Revocations, ContractClient],
-          useFactory: (keys: SigningKeys, clients: ClientRepository, revocations: Revocations, messaging: ContractClient) => {
+          inject: [SigningKeys, ClientRepository, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient],
+          useFactory: (
+            keys: SigningKeys,
+            clients: ClientRepository,
+            revocations: Revocations,
+            codes: AuthorizationCodes,
+            refreshTokens: RefreshTokens,
+            revoker: AccessTokenRevoker,
+            messaging: ContractClient,
+          ) => {
             const accessTokens = new AccessTokens(keys, options.publicUrl, clock);
+            const userTokens = new UserTokens(accessTokens, new IdTokens(keys, options.publicUrl, clock), options.publicUrl);
+            // The grant map: the token endpoint looks a grant up by its grant_type, never switches on it.
+            const grants = [
+              new ClientCredentialsGrant(accessTokens, options.publicUrl),
+              new AuthorizationCodeGrant(codes, userTokens, refreshTokens, revoker, options.refreshTokens),
+              new RefreshTokenGrant(refreshTokens, userTokens, revoker, options.refreshTokens),
+            ];
             return new TokenEndpoints(
               tenants,
               new ClientAuthenticator(clients),
-              [new ClientCredentialsGrant(accessTokens, options.publicUrl)],
+              grants,
               accessTokens,
               revocations,
               { tokenRevoked: (tenant, jti, expiresAt) => messaging.emit(TokenRevoked, { tenant, jti, expiresAt: expiresAt.toISOString() }) },

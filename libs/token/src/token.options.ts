@@ -17,6 +17,10 @@ export interface TokenServiceOptions {
   clientCacheTtlMs?: number;
   /** How signing keys rotate (docs/adr/0010-signing-key-rotation.md); defaults when absent. */
   keyRotation?: KeyRotationOptions;
+  /** Lifetimes of the authorization-code flow (seconds); defaults: interactions 600, codes 60. */
+  authorization?: { interactionTtlSeconds?: number; codeTtlSeconds?: number };
+  /** Refresh-token lifetimes (seconds) for clients that set none; defaults: absolute 30 days, idle 14 days. */
+  refreshTokens?: { absoluteSeconds?: number; idleSeconds?: number };
   /** The service's clock (epoch ms) for key states and token times; tests move it. */
   clock?: Clock;
 }

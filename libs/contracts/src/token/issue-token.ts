@@ -36,3 +36,16 @@ export const ClientCredentialsParameters = z.object({
   /** RFC 8707 resource indicator; one value accepted for now. */
   resource: z.string().url().max(2048).optional(),
 });
+
+/** RFC 6749 §4.1.3 + RFC 7636 §4.5 parameters of the authorization-code grant. */
+export const AuthorizationCodeParameters = z.object({
+  code: z.string().min(1).max(512),
+  redirect_uri: z.string().max(2048).optional(),
+  code_verifier: z.string().max(512).optional(),
+});
+
+/** RFC 6749 §6 parameters of the refresh-token grant. */
+export const RefreshTokenParameters = z.object({
+  refresh_token: z.string().min(1).max(512),
+  scope: z.string().max(4096).optional(),
+});

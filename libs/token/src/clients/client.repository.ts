@@ -1,6 +1,6 @@
 import type { ClientAuthenticationMethod } from '@latchkey/contracts';
 import type { TokenDatabase } from '../token.prisma.js';
-import type { OAuthClient } from './oauth-client.js';
+import type { IdTokenSigningAlg, OAuthClient } from './oauth-client.js';
 
 /**
  * Client registrations, read through a short-lived cache: the token endpoint reads a client on every
@@ -22,18 +22,22 @@ export class ClientRepository {
     const client: OAuthClient | null = row && {
       tenant: row.tenant,
       clientId: row.clientId,
+      displayName: row.displayName,
       secretHash: row.secretHash,
       authMethods: row.authMethods as ClientAuthenticationMethod[],
       grantTypes: row.grantTypes,
       scopes: row.scopes,
       redirectUris: row.redirectUris,
       accessTokenTtlSeconds: row.accessTokenTtlSeconds,
+      idTokenSignedResponseAlg: row.idTokenSignedResponseAlg as IdTokenSigningAlg,
+      refreshTokenAbsoluteLifetimeSeconds: row.refreshTokenAbsoluteLifetimeSeconds,
+      refreshTokenIdleLifetimeSeconds: row.refreshTokenIdleLifetimeSeconds,
     };
     this.cache.set(key, { client, until: Date.now() + this.cacheTtlMs });
     return client;
   }
 
-  async upsertFromConfig(client: Omit<OAuthClient, 'accessTokenTtlSeconds'> & { accessTokenTtlSeconds: number | null; displayName: string | null }): Promise<void> {
+  async upsertFromConfig(client: OAuthClient): Promise<void> {
     const data = {
       displayName: client.displayName,
       secretHash: client.secretHash,
@@ -42,6 +46,9 @@ export class ClientRepository {
       scopes: client.scopes,
       redirectUris: client.redirectUris,
       accessTokenTtlSeconds: client.accessTokenTtlSeconds,
+      idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
+      refreshTokenAbsoluteLifetimeSeconds: client.refreshTokenAbsoluteLifetimeSeconds,
+      refreshTokenIdleLifetimeSeconds: client.refreshTokenIdleLifetimeSeconds,
       managedBy: 'config',
     };
     await this.db.prisma.oAuthClient.upsert({

@@ -1,8 +1,9 @@
 import type { ParsedRequestOf, ReplyOf, RotateSigningKey } from '@latchkey/contracts';
+import type { JwsAlgorithm } from '@latchkey/crypto';
 import { Logger } from '@nestjs/common';
 import type { TenantDirectory } from '../tenant-directory.js';
 import type { Clock } from '../tokens/access-tokens.js';
-import { duePromotions, rotationDue } from './key-states.js';
+import { duePromotions, type KeyState, rotationDue } from './key-states.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** How the token module rotates signing keys; every field has a default. */
@@ -45,12 +46,21 @@ export class KeyRotation {
     }
   }
 
-  /** `latchkey.token.v1.rotate-signing-key`. */
+  /**
+   * `latchkey.token.v1.rotate-signing-key`: rotates every algorithm track of the tenant (a suspected
+   * compromise concerns them all) and answers with the access-token track's pending key.
+   */
   async rotate(request: ParsedRequestOf<typeof RotateSigningKey>): Promise<ReplyOf<typeof RotateSigningKey>> {
     const tenant = this.tenants.get(request.tenant);
-    const rotation = await this.keys.rotate(tenant.id, tenant.signingAlg, request.reason);
-    if (rotation.created) logger.log(`tenant ${tenant.id}: key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}${request.reason ? ` (${request.reason})` : ''}`);
-    return { kid: rotation.kid, activatesAt: rotation.activatesAt.toISOString() };
+    const algs = await this.keys.algorithmsInUse(tenant.id);
+    const rotations = [];
+    for (const alg of algs) {
+      const rotation = await this.keys.rotate(tenant.id, alg, request.reason);
+      if (rotation.created) logger.log(`tenant ${tenant.id}: ${alg} key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}${request.reason ? ` (${request.reason})` : ''}`);
+      rotations.push(rotation);
+    }
+    const primary = rotations[0]!;
+    return { kid: primary.kid, activatesAt: primary.activatesAt.toISOString() };
   }
 
   intervalMs(tenant: string): number {
@@ -65,12 +75,14 @@ export class KeyRotation {
     const states = await this.keys.liveStates();
     const now = this.clock();
     for (const tenant of this.tenants.all()) {
-      const keys = states.get(tenant.id) ?? [];
+      const tracks = states.get(tenant.id) ?? new Map<JwsAlgorithm, KeyState[]>();
       try {
-        if (duePromotions(keys, now).length > 0) await this.keys.promoteDue(tenant.id);
-        if (rotationDue(keys, now, this.intervalMs(tenant.id))) {
-          const rotation = await this.keys.rotateIfDue(tenant.id, tenant.signingAlg, this.intervalMs(tenant.id));
-          if (rotation?.created) logger.log(`tenant ${tenant.id}: scheduled rotation, key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}`);
+        // One promotion pass covers every track of the tenant.
+        if ([...tracks.values()].some((keys) => duePromotions(keys, now).length > 0)) await this.keys.promoteDue(tenant.id);
+        for (const [alg, keys] of tracks) {
+          if (!rotationDue(keys, now, this.intervalMs(tenant.id))) continue;
+          const rotation = await this.keys.rotateIfDue(tenant.id, alg, this.intervalMs(tenant.id));
+          if (rotation?.created) logger.log(`tenant ${tenant.id}: scheduled rotation, ${alg} key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}`);
         }
       } catch (error) {
         logger.warn(`key rotation of tenant ${tenant.id} failed: ${String(error)}`);

@@ -50,6 +50,8 @@ export interface PendingRotation {
 
 export interface SigningKeysOptions extends Partial<RotationTimings> {
   clock?: Clock;
+  /** The algorithm a tenant signs access tokens with (its `signingAlg`); ES256 when absent. */
+  tenantAlg?: (tenant: string) => JwsAlgorithm;
   /** The longest lifetime (seconds) the tenant gives any token it issues without a per-client override. */
   tenantTokenLifetimeSeconds?: (tenant: string) => number;
   /** Told once, by the replica that promoted it, when a key becomes active. */
@@ -61,7 +63,10 @@ type Tx = Prisma.TransactionClient;
 const logger = new Logger('SigningKeys');
 
 /**
- * A tenant's signing keys and their rotation (docs/adr/0010-signing-key-rotation.md). Private keys are
+ * A tenant's signing keys and their rotation (docs/adr/0010-signing-key-rotation.md). A tenant has one
+ * key track per algorithm in use (its access-token algorithm, and e.g. RS256 when a client registers
+ * RS256 ID tokens; docs/adr/0012): each track rotates through next → active → retired on its own, by
+ * the same rules, and the JWKS lists the published keys of every track. Private keys are
  * generated here, stored only encrypted with the key-encryption key (associated data: tenant and kid)
  * and decrypted into memory when first used.
  *
@@ -86,17 +91,23 @@ export class SigningKeys {
     this.timings = rotationTimings(options);
   }
 
-  /** Makes sure the tenant has an active key; safe when several replicas start at once. */
+  /** Makes sure the tenant has an active key for `alg`; safe when several replicas start at once. */
   async ensureActiveKey(tenant: string, alg: JwsAlgorithm): Promise<string> {
     return this.locked(tenant, async (tx) => {
-      const existing = await tx.signingKey.findFirst({ where: { tenant, status: 'active' }, orderBy: { createdAt: 'desc' } });
+      const existing = await tx.signingKey.findFirst({ where: { tenant, alg, status: { in: ['active', 'next'] } }, orderBy: { createdAt: 'desc' } });
       if (existing) return existing.kid;
       return (await this.createKey(tx, tenant, alg, 'active', new Date(this.clock()), null)).kid;
     });
   }
 
+  /** The algorithms of the tenant's live key tracks, with its access-token algorithm first. */
+  async algorithmsInUse(tenant: string): Promise<JwsAlgorithm[]> {
+    const rows = await this.db.prisma.signingKey.findMany({ where: { tenant, status: { in: ['next', 'active'] } }, select: { alg: true }, distinct: ['alg'] });
+    return [...new Set([this.defaultAlg(tenant), ...rows.map((row) => row.alg as JwsAlgorithm)])];
+  }
+
   /**
-   * Starts a rotation: a `next` key, published at once, signing from now + the propagation delay. If a
+   * Starts a rotation of the `alg` track: a `next` key, published at once, signing from now + the propagation delay. If a
    * rotation is already pending, returns it instead of creating a second key.
    */
   async rotate(tenant: string, alg: JwsAlgorithm, reason?: string): Promise<PendingRotation> {
@@ -112,9 +123,8 @@ export class SigningKeys {
     const activations: KeyActivation[] = [];
     const result = await this.locked(tenant, async (tx) => {
       const now = this.clock();
-      const activation = await this.promoteLocked(tx, tenant, now);
-      if (activation) activations.push(activation);
-      const rows = await this.liveRows(tx, tenant);
+      activations.push(...(await this.promoteLocked(tx, tenant, now)));
+      const rows = await this.liveRows(tx, tenant, alg);
       const pending = rows.find((row) => row.status === 'next');
       if (pending) return { kid: pending.kid, activatesAt: pending.activatesAt!, created: false };
       if (dueAfterMs !== null && !rotationDue(rows.map(toState), now, dueAfterMs)) return null;
@@ -126,18 +136,30 @@ export class SigningKeys {
   }
 
   /**
-   * Promotes the tenant's `next` key if its activation instant has come, retiring the active one.
-   * Conditional under the tenant lock: however many replicas call it, the key is promoted once and only
-   * the replica that promoted it gets (and announces) the activation.
+   * Promotes the tenant's `next` keys (one per algorithm track) whose activation instant has come,
+   * retiring the active key of the same track. Conditional under the tenant lock: however many replicas
+   * call it, a key is promoted once and only the replica that promoted it gets (and announces) the
+   * activation. Returns the activation of the tenant's access-token track, if any.
    */
   async promoteDue(tenant: string): Promise<KeyActivation | null> {
-    const activation = await this.locked(tenant, (tx) => this.promoteLocked(tx, tenant, this.clock()));
-    await this.announce(activation ? [activation] : []);
-    return activation;
+    const activations = await this.locked(tenant, (tx) => this.promoteLocked(tx, tenant, this.clock()));
+    await this.announce(activations);
+    return activations[0] ?? null;
   }
 
-  private async promoteLocked(tx: Tx, tenant: string, now: number): Promise<KeyActivation | null> {
+  private async promoteLocked(tx: Tx, tenant: string, now: number): Promise<KeyActivation[]> {
     const rows = await this.liveRows(tx, tenant);
+    const activations: KeyActivation[] = [];
+    // The access-token track first, so that callers wanting "the" activation find it at index 0.
+    const algs = [...new Set(rows.map((row) => row.alg))].sort((a, b) => Number(b === this.defaultAlg(tenant)) - Number(a === this.defaultAlg(tenant)));
+    for (const alg of algs) {
+      const activation = await this.promoteTrackLocked(tx, tenant, rows.filter((row) => row.alg === alg), now);
+      if (activation) activations.push(activation);
+    }
+    return activations;
+  }
+
+  private async promoteTrackLocked(tx: Tx, tenant: string, rows: SigningKey[], now: number): Promise<KeyActivation | null> {
     const due = duePromotions(rows.map(toState), now).sort((a, b) => a.activatesAt - b.activatesAt);
     if (due.length === 0) return null;
     // Normally one; if several were somehow due, the latest wins and the others retire with the old key.
@@ -170,31 +192,38 @@ export class SigningKeys {
    * takes effect, switches exactly at the activation instant, and never signs with a key before it.
    * A due `next` key is promoted here if no timer has done it yet.
    */
-  async activeSigner(tenant: string): Promise<ActiveSigner> {
-    const cached = this.signers.get(tenant);
+  async activeSigner(tenant: string, alg: JwsAlgorithm = this.defaultAlg(tenant)): Promise<ActiveSigner> {
+    const key = signerKey(tenant, alg);
+    const cached = this.signers.get(key);
     if (cached && this.clock() < cached.until) return cached.signer;
-    let loading = this.loadingSigners.get(tenant);
+    let loading = this.loadingSigners.get(key);
     if (!loading) {
-      loading = this.loadSigner(tenant).finally(() => this.loadingSigners.delete(tenant));
-      this.loadingSigners.set(tenant, loading);
+      loading = this.loadSigner(tenant, alg).finally(() => this.loadingSigners.delete(key));
+      this.loadingSigners.set(key, loading);
     }
     return loading;
   }
 
-  private async loadSigner(tenant: string): Promise<ActiveSigner> {
+  private async loadSigner(tenant: string, alg: JwsAlgorithm): Promise<ActiveSigner> {
     // The cache's lifetime counts from before the read: a rotation committed after it is seen next time.
     const readAt = this.clock();
-    let rows = await this.liveRows(this.db.prisma, tenant);
+    let rows = await this.liveRows(this.db.prisma, tenant, alg);
     let current = signingKeyAt(rows.map(toState), readAt);
-    if (current?.status === 'next') {
-      await this.promoteDue(tenant);
-      rows = await this.liveRows(this.db.prisma, tenant);
+    if (!current && rows.length === 0) {
+      // A track nobody has used yet (a client registered RS256 at run time): its first key signs at once.
+      await this.ensureActiveKey(tenant, alg);
+      rows = await this.liveRows(this.db.prisma, tenant, alg);
       current = signingKeyAt(rows.map(toState), readAt);
     }
-    if (!current) throw new Error(`tenant ${tenant} has no active signing key`);
+    if (current?.status === 'next') {
+      await this.promoteDue(tenant);
+      rows = await this.liveRows(this.db.prisma, tenant, alg);
+      current = signingKeyAt(rows.map(toState), readAt);
+    }
+    if (!current) throw new Error(`tenant ${tenant} has no active ${alg} signing key`);
     const row = rows.find((candidate) => candidate.kid === current.kid)!;
     const signer: ActiveSigner = { kid: row.kid, alg: row.alg as JwsAlgorithm, privateKey: this.privateKey(row) };
-    this.signers.set(tenant, { signer, until: signerCacheUntil(rows.map(toState), readAt, this.timings.signerCacheMs) });
+    this.signers.set(signerKey(tenant, alg), { signer, until: signerCacheUntil(rows.map(toState), readAt, this.timings.signerCacheMs) });
     return signer;
   }
 
@@ -220,29 +249,36 @@ export class SigningKeys {
   }
 
   /** The pending rotation of a tenant, if any (for operators and tests). */
-  async pending(tenant: string): Promise<{ kid: string; activatesAt: Date } | null> {
-    const rows = await this.liveRows(this.db.prisma, tenant);
+  async pending(tenant: string, alg: JwsAlgorithm = this.defaultAlg(tenant)): Promise<{ kid: string; activatesAt: Date } | null> {
+    const rows = await this.liveRows(this.db.prisma, tenant, alg);
     const key = pendingKey(rows.map(toState), this.clock());
     return key && { kid: key.kid, activatesAt: new Date(key.activatesAt) };
   }
 
-  /** The `next` and `active` keys of every tenant, as states (for the rotation schedule). */
-  async liveStates(): Promise<Map<string, KeyState[]>> {
+  /** The `next` and `active` keys of every tenant, as states per algorithm track (for the rotation schedule). */
+  async liveStates(): Promise<Map<string, Map<JwsAlgorithm, KeyState[]>>> {
     const rows = await this.db.prisma.signingKey.findMany({
       where: { status: { in: ['next', 'active'] } },
-      select: { kid: true, tenant: true, status: true, activatesAt: true, createdAt: true, publishUntil: true },
+      select: { kid: true, tenant: true, alg: true, status: true, activatesAt: true, createdAt: true, publishUntil: true },
     });
-    const byTenant = new Map<string, KeyState[]>();
+    const byTenant = new Map<string, Map<JwsAlgorithm, KeyState[]>>();
     for (const row of rows) {
-      const states = byTenant.get(row.tenant) ?? [];
+      const tracks = byTenant.get(row.tenant) ?? new Map<JwsAlgorithm, KeyState[]>();
+      const states = tracks.get(row.alg as JwsAlgorithm) ?? [];
       states.push(toState(row));
-      byTenant.set(row.tenant, states);
+      tracks.set(row.alg as JwsAlgorithm, states);
+      byTenant.set(row.tenant, tracks);
     }
     return byTenant;
   }
 
-  private liveRows(client: Pick<Tx, 'signingKey'>, tenant: string): Promise<SigningKey[]> {
-    return client.signingKey.findMany({ where: { tenant, status: { in: ['next', 'active'] } }, orderBy: { createdAt: 'asc' } });
+  /** The live keys of a tenant: of one algorithm track, or of all of them (promotion groups them itself). */
+  private liveRows(client: Pick<Tx, 'signingKey'>, tenant: string, alg?: JwsAlgorithm): Promise<SigningKey[]> {
+    return client.signingKey.findMany({ where: { tenant, ...(alg ? { alg } : {}), status: { in: ['next', 'active'] } }, orderBy: { createdAt: 'asc' } });
+  }
+
+  private defaultAlg(tenant: string): JwsAlgorithm {
+    return this.options.tenantAlg?.(tenant) ?? 'ES256';
   }
 
   private async createKey(tx: Tx, tenant: string, alg: JwsAlgorithm, status: 'active' | 'next', activatesAt: Date, reason: string | null): Promise<SigningKey> {
@@ -287,7 +323,7 @@ export class SigningKeys {
   /** After the commit, so that nobody hears of an activation that was rolled back. */
   private async announce(activations: KeyActivation[]): Promise<void> {
     for (const activation of activations) {
-      this.signers.delete(activation.tenant);
+      for (const key of this.signers.keys()) if (key.startsWith(signerKey(activation.tenant, ''))) this.signers.delete(key);
       // The rotation has happened whether or not anybody hears of it: never fail the caller for this.
       await this.options.onActivated?.(activation).catch((error: unknown) => logger.warn(`announcing key ${activation.kid} of ${activation.tenant} failed: ${String(error)}`));
     }
@@ -302,6 +338,10 @@ function toState(row: Pick<SigningKey, 'kid' | 'status' | 'activatesAt' | 'creat
     activatesAt: (row.activatesAt ?? row.createdAt).getTime(),
     publishUntil: row.publishUntil?.getTime() ?? null,
   };
+}
+
+function signerKey(tenant: string, alg: string): string {
+  return `${tenant}\u0000${alg}`;
 }
 
 function associatedData(tenant: string, kid: string): string {

@@ -1,0 +1,35 @@
+import { BeginAuthorization, CheckConsent, CompleteAuthorization, GetInteraction, type ParsedRequestOf, RevokeConsent } from '@latchkey/contracts';
+import { Handles } from '@latchkey/messaging';
+import { Controller, Inject } from '@nestjs/common';
+import { AuthorizationEndpoint } from './authorization-endpoint.js';
+
+/** NATS adapter of the authorization endpoint, login/consent interactions and consent management. */
+@Controller()
+export class AuthorizationHandler {
+  constructor(@Inject(AuthorizationEndpoint) private readonly authorization: AuthorizationEndpoint) {}
+
+  @Handles(BeginAuthorization)
+  begin(request: ParsedRequestOf<typeof BeginAuthorization>) {
+    return this.authorization.begin(request);
+  }
+
+  @Handles(GetInteraction)
+  getInteraction(request: ParsedRequestOf<typeof GetInteraction>) {
+    return this.authorization.get(request);
+  }
+
+  @Handles(CompleteAuthorization)
+  complete(request: ParsedRequestOf<typeof CompleteAuthorization>) {
+    return this.authorization.complete(request);
+  }
+
+  @Handles(CheckConsent)
+  checkConsent(request: ParsedRequestOf<typeof CheckConsent>) {
+    return this.authorization.checkConsent(request);
+  }
+
+  @Handles(RevokeConsent)
+  revokeConsent(request: ParsedRequestOf<typeof RevokeConsent>) {
+    return this.authorization.revokeConsent(request);
+  }
+}
