@@ -2,7 +2,7 @@ import { ContractError, type GetJwks, type IntrospectionResponse, type Introspec
 import type { ClientAuthenticator } from './clients/client-authenticator.js';
 import type { GrantHandler } from './grants/grant-handler.js';
 import type { SigningKeys } from './keys/signing-keys.js';
-import type { TenantDirectory } from './tenant-directory.js';
+import type { TenantDirectory } from '@latchkey/config';
 import type { AccessTokens } from './tokens/access-tokens.js';
 import type { Revocations } from './tokens/revocations.js';
 

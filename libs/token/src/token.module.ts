@@ -14,7 +14,7 @@ import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { KeyRotation } from './keys/key-rotation.js';
 import { type KeyActivation, SigningKeys } from './keys/signing-keys.js';
 import { TokenReconciler } from './reconcile/token-reconciler.js';
-import { TenantDirectory } from './tenant-directory.js';
+import { TenantDirectory } from '@latchkey/config';
 import { TokenEndpoints } from './token-endpoints.js';
 import { TokenHandler } from './token.handler.js';
 import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';

@@ -13,7 +13,7 @@ import {
 import type { ClientRepository } from '../clients/client.repository.js';
 import type { OAuthClient } from '../clients/oauth-client.js';
 import type { Consents } from '../consent/consents.js';
-import type { TenantDirectory } from '../tenant-directory.js';
+import type { TenantDirectory } from '@latchkey/config';
 import type { Clock } from '../tokens/access-tokens.js';
 import type { RefreshTokens } from '../tokens/refresh-tokens.js';
 import type { AuthorizationCodes } from './authorization-codes.js';

@@ -1,7 +1,7 @@
 import type { ParsedRequestOf, ReplyOf, RotateSigningKey } from '@latchkey/contracts';
 import type { JwsAlgorithm } from '@latchkey/crypto';
 import { Logger } from '@nestjs/common';
-import type { TenantDirectory } from '../tenant-directory.js';
+import type { TenantDirectory } from '@latchkey/config';
 import type { Clock } from '../tokens/access-tokens.js';
 import { duePromotions, type KeyState, rotationDue } from './key-states.js';
 import type { SigningKeys } from './signing-keys.js';
