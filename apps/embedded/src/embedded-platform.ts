@@ -27,6 +27,8 @@ export interface EmbeddedPlatformOptions {
   requestTimeoutMs: number;
   logLevel: LogLevel;
   passwordHashing?: Partial<PasswordHashingParameters>;
+  /** The gateway's CSRF / signed-cookie key; a random one per process when absent. */
+  cookieKey?: Uint8Array;
 }
 
 export interface RunningEmbeddedPlatform {
@@ -57,7 +59,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
       {
         module: EmbeddedPlatform,
         imports: [
-          GatewayModule.forRoot({ tenants, publicUrl, messaging }),
+          GatewayModule.forRoot({ tenants, publicUrl, messaging, ...(options.cookieKey ? { cookieKey: options.cookieKey } : {}) }),
           TokenModule.forRoot({ tenants, publicUrl, keyEncryption, database, messaging }),
           IdentityModule.forRoot({ tenants, database, messaging, keyEncryption, passwordHashing: options.passwordHashing }),
           DeviceRegistryModule.forRoot({ tenants, database, messaging }),

@@ -13,6 +13,7 @@ bootOrExit(async () => {
     port: env.PORT,
     host: env.HOST,
     kek: env.LATCHKEY_KEK,
+    ...(env.LATCHKEY_GATEWAY_KEY ? { cookieKey: env.LATCHKEY_GATEWAY_KEY } : {}),
     requestTimeoutMs: env.NATS_REQUEST_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
   });

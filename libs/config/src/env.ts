@@ -59,10 +59,21 @@ export const TokenServiceEnv = DatabaseServiceEnv.extend({
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
 });
 
+/**
+ * The key of the gateway's CSRF tokens and signed cookies: at least 32 random bytes, base64. Replicas
+ * behind one public URL must share it; without it each process makes its own at start (one replica,
+ * development), and open sign-in pages stop working when it restarts.
+ */
+export const GatewayCookieKey = z
+  .string()
+  .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length >= 32, 'LATCHKEY_GATEWAY_KEY must be at least 32 random bytes, base64-encoded')
+  .transform((value) => new Uint8Array(Buffer.from(value, 'base64')));
+
 export const GatewayEnv = CommonEnv.extend({
   PORT: Port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
+  LATCHKEY_GATEWAY_KEY: GatewayCookieKey.optional(),
 });
 
 /** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */

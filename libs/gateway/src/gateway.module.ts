@@ -1,11 +1,16 @@
 import { MessagingModule } from '@latchkey/messaging';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuthorizeController } from './browser/authorize.controller.js';
+import { LogoutController } from './browser/logout.controller.js';
+import { PageFlow } from './browser/page-flow.js';
+import { PageSecurity } from './browser/page-security.js';
 import { DiscoveryController } from './discovery/discovery.controller.js';
 import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayErrorFilter } from './http/error.filter.js';
 import { TokenController } from './oauth/token.controller.js';
+import { UserinfoController } from './oauth/userinfo.controller.js';
 import { GatewayTenants } from './tenants.js';
 
 /** The HTTP edge: stateless, it owns no data and asks the services over NATS. */
@@ -15,8 +20,8 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [MessagingModule.forRoot(options.messaging)],
-      controllers: [DiscoveryController, TokenController, HealthController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
+      controllers: [DiscoveryController, TokenController, UserinfoController, AuthorizeController, LogoutController, HealthController],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
     };
   }
 }

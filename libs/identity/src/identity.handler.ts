@@ -1,4 +1,4 @@
-import { Authenticate, ConfirmOtp, CreateSession, EndSession, EnrolOtp, FindUser, GetSession, type ParsedRequestOf, VerifyOtp } from '@latchkey/contracts';
+import { Authenticate, ConfirmOtp, ContractError, CreateSession, EndSession, EnrolOtp, FindUser, GetSession, GetUserClaims, type ParsedRequestOf, VerifyOtp } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { PasswordLogin } from './login/password-login.js';
@@ -60,5 +60,13 @@ export class IdentityHandler {
   async endSession(request: ParsedRequestOf<typeof EndSession>) {
     this.tenants.get(request.tenant);
     return { ended: await this.sessions.end(request.tenant, request.sessionId) };
+  }
+
+  @Handles(GetUserClaims)
+  async getUserClaims(request: ParsedRequestOf<typeof GetUserClaims>) {
+    this.tenants.get(request.tenant);
+    const claims = await this.users.claims(request.tenant, request.userId, request.scopes);
+    if (!claims) throw new ContractError('not_found', 'no such active user');
+    return { claims };
   }
 }

@@ -10,6 +10,7 @@ import {
   EnrolOtp,
   FindUser,
   GetSession,
+  GetUserClaims,
   IdentityHealth,
   type RequestOf,
   VerifyOtp,
@@ -30,7 +31,7 @@ tenants:
   - id: demo
     displayName: Demo fleet
     users:
-      - { username: adam, password: adam-password }
+      - { username: adam, password: adam-password, email: adam@example.com, displayName: Adam }
       - { username: bianca, password: bianca-password }
       - { username: dora, password: dora-password }
       - { username: erin, password: erin-password }
@@ -334,6 +335,24 @@ describe('identity service over NATS and PostgreSQL', () => {
       expect(await services[0]!.get(Sessions, { strict: false }).sweepExpired()).toBeGreaterThan(0);
       expect((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM identity.session`)).rows[0]!.n).toBe('0');
       expect((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM identity.login_throttle`)).rows[0]!.n).toBe('0');
+    });
+  });
+
+  describe('user claims (OIDC Core §5.4)', () => {
+    it('releases sub always, profile and email claims only for their scopes', async () => {
+      const id = await userId('adam');
+      await expect(client.send(GetUserClaims, { tenant: 'demo', userId: id, scopes: ['openid'] })).resolves.toEqual({ claims: { sub: id } });
+      await expect(client.send(GetUserClaims, { tenant: 'demo', userId: id, scopes: ['openid', 'profile', 'email'] })).resolves.toEqual({
+        claims: { sub: id, preferred_username: 'adam', name: 'Adam', email: 'adam@example.com', email_verified: false },
+      });
+      const bianca = await userId('bianca');
+      await expect(client.send(GetUserClaims, { tenant: 'demo', userId: bianca, scopes: ['openid', 'email'] })).resolves.toEqual({ claims: { sub: bianca } });
+    });
+
+    it('case=should answer not_found for a disabled user, another tenant\'s user and a non-uuid', async () => {
+      for (const [tenant, id] of [['demo', await userId('dora')], ['other', await userId('adam')], ['demo', 'demo-service']] as const) {
+        await expect(client.send(GetUserClaims, { tenant, userId: id, scopes: ['openid'] })).rejects.toMatchObject({ code: 'not_found' });
+      }
     });
   });
 

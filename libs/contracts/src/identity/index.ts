@@ -7,3 +7,4 @@ export * from './confirm-otp.js';
 export * from './create-session.js';
 export * from './get-session.js';
 export * from './end-session.js';
+export * from './get-user-claims.js';

@@ -15,14 +15,19 @@ export class DiscoveryController {
   @Get('t/:tenant/.well-known/openid-configuration')
   @Header('cache-control', 'public, max-age=300')
   openidConfiguration(@Param('tenant') tenant: string) {
-    return authorizationServerMetadata(this.tenants.issuer(tenant));
+    return this.metadata(tenant);
   }
 
   // RFC 8414 §3.1 inserts the well-known segment before the issuer's path; issuer-relative is common too.
   @Get(['t/:tenant/.well-known/oauth-authorization-server', '.well-known/oauth-authorization-server/t/:tenant'])
   @Header('cache-control', 'public, max-age=300')
   authorizationServer(@Param('tenant') tenant: string) {
-    return authorizationServerMetadata(this.tenants.issuer(tenant));
+    return this.metadata(tenant);
+  }
+
+  private metadata(tenant: string) {
+    const issuer = this.tenants.issuer(tenant);
+    return authorizationServerMetadata(issuer, this.tenants.get(tenant).clients.flatMap((client) => client.scopes));
   }
 
   @Get('t/:tenant/jwks')

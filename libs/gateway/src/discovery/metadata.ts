@@ -1,23 +1,41 @@
+import { ACR_PASSWORD, ACR_PASSWORD_AND_OTP } from '@latchkey/contracts';
+
 const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 
+/** OIDC Core §2 / §5.1: what ID tokens and userinfo can carry. */
+const CLAIMS_SUPPORTED = ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'at_hash', 'sid', 'preferred_username', 'name', 'email', 'email_verified'];
+
 /**
- * RFC 8414 §2 metadata, listing only what this deployment actually supports. The OpenID Connect
- * document is the same until the authorization endpoint and ID tokens exist.
+ * RFC 8414 §2 and OpenID Connect Discovery 1.0 §3 metadata, listing only what this deployment actually
+ * supports. `scopes` are the scopes the tenant's clients may ask for.
  */
-export function authorizationServerMetadata(issuer: string) {
+export function authorizationServerMetadata(issuer: string, scopes: readonly string[] = []) {
   return {
     issuer,
+    authorization_endpoint: `${issuer}/oauth2/authorize`,
     token_endpoint: `${issuer}/oauth2/token`,
+    userinfo_endpoint: `${issuer}/oauth2/userinfo`,
+    end_session_endpoint: `${issuer}/oauth2/logout`,
     jwks_uri: `${issuer}/jwks`,
     introspection_endpoint: `${issuer}/oauth2/introspect`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
-    grant_types_supported: ['client_credentials'],
-    response_types_supported: [],
-    token_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
+    scopes_supported: [...new Set(['openid', ...scopes])],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: [...SECRET_AUTH_METHODS, 'none'],
     introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: ['ES256', 'RS256'],
     access_token_signing_alg_values_supported: ['ES256'],
+    claims_supported: CLAIMS_SUPPORTED,
+    prompt_values_supported: ['none', 'login', 'consent'],
+    acr_values_supported: [ACR_PASSWORD, ACR_PASSWORD_AND_OTP],
+    authorization_response_iss_parameter_supported: true,
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
   };
 }

@@ -1,11 +1,13 @@
 import { resolveFromEnv, type UserConfig } from '@latchkey/config';
-import type { UserSummary } from '@latchkey/contracts';
+import type { StandardClaims, UserSummary } from '@latchkey/contracts';
 import type { IdentityDatabase } from '../identity.prisma.js';
 import type { PasswordHasher } from './password-hasher.js';
 
 export function toUserSummary(row: { id: string; tenant: string; username: string; status: string; roles: string[] }): UserSummary {
   return { id: row.id, tenant: row.tenant, username: row.username, status: row.status as UserSummary['status'], roles: row.roles };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The people of each tenant. */
 export class Users {
@@ -23,6 +25,27 @@ export class Users {
   async findById(tenant: string, id: string): Promise<UserSummary | null> {
     const row = await this.db.prisma.user.findFirst({ where: { id, tenant } });
     return row && toUserSummary(row);
+  }
+
+  /**
+   * OIDC Core §5.4: the standard claims an active user releases for these scopes. Null for an unknown,
+   * disabled or other tenant's user (a token outliving its user gets nothing). Latchkey does not verify
+   * addresses yet, so `email_verified` is false.
+   */
+  async claims(tenant: string, id: string, scopes: readonly string[]): Promise<StandardClaims | null> {
+    if (!UUID.test(id)) return null;
+    const row = await this.db.prisma.user.findFirst({ where: { id, tenant, status: 'active' } });
+    if (!row) return null;
+    const claims: StandardClaims = { sub: row.id };
+    if (scopes.includes('profile')) {
+      claims.preferred_username = row.username;
+      if (row.displayName) claims.name = row.displayName;
+    }
+    if (scopes.includes('email') && row.email) {
+      claims.email = row.email;
+      claims.email_verified = false;
+    }
+    return claims;
   }
 
   /** The user and the stored password hash, for sign-in only: the hash never leaves this service. */
