@@ -8,9 +8,17 @@ describe('tenants file', () => {
     const file = parseTenants(readFileSync(new URL('../../../config/tenants.dev.yaml', import.meta.url), 'utf8'));
     const demo = file.tenants.find((tenant) => tenant.id === 'demo')!;
     expect(demo.accessTokenTtlSeconds).toBe(300);
-    expect(demo.clients.map((client) => client.clientId)).toEqual(['demo-service', 'demo-web', 'demo-app', 'demo-tv']);
+    expect(demo.clients.map((client) => client.clientId)).toEqual(['demo-service', 'demo-web', 'demo-app', 'demo-tv', 'demo-sensor']);
     expect(demo.clients.find((client) => client.clientId === 'demo-app')).toMatchObject({ tokenEndpointAuthMethods: ['none'], idTokenSignedResponseAlg: 'ES256' });
-    expect(demo.clients.find((client) => client.clientId === 'demo-tv')!.grantTypes).toEqual(['urn:ietf:params:oauth:grant-type:device_code']);
+    expect(demo.clients.find((client) => client.clientId === 'demo-tv')).toMatchObject({
+      tokenEndpointAuthMethods: ['none'],
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      scopes: ['openid', 'devices:read', 'offline_access'],
+    });
+    const sensor = demo.clients.find((client) => client.clientId === 'demo-sensor')!;
+    expect(sensor).toMatchObject({ tokenEndpointAuthMethods: ['private_key_jwt'], grantTypes: ['client_credentials'] });
+    expect(sensor.jwks!.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', kid: 'demo-sensor-1' });
+    expect(sensor.jwks!.keys[0]).not.toHaveProperty('d');
     expect(demo.users.map((user) => user.username)).toEqual(['adam', 'bianca']);
     expect(demo.devices[0]).toMatchObject({ serial: 'lock-1', type: 'bike-lock', owner: 'adam' });
   });
@@ -24,6 +32,19 @@ describe('tenants file', () => {
     ['a redirect URI with a fragment', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [authorization_code], redirectUris: ["https://a.test/cb#x"] }] }]', /fragment/],
     ['an authorization-code client without redirect URIs', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [authorization_code] }] }]', /redirect URI/],
     ['an unsupported ID token algorithm', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [none], grantTypes: [x], idTokenSignedResponseAlg: HS256 }] }]', /idTokenSignedResponseAlg/],
+    ['a private_key_jwt client without jwks', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [private_key_jwt], grantTypes: [client_credentials] }] }]', /needs jwks/],
+    [
+      'a client JWK with its private part',
+      'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [private_key_jwt], grantTypes: [client_credentials], jwks: { keys: [{ kty: EC, crv: P-256, x: AAAA, y: AAAA, d: AAAA }] } }] }]',
+      /must be public/,
+    ],
+    ['a symmetric client JWK', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [private_key_jwt], grantTypes: [x], jwks: { keys: [{ kty: oct, k: AAAA }] } }] }]', /must be public/],
+    ['a client JWK on another curve', 'tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [private_key_jwt], grantTypes: [x], jwks: { keys: [{ kty: EC, crv: P-384, x: AAAA, y: AAAA }] } }] }]', /jwks/],
+    [
+      'an RSA client key under 2048 bits',
+      `tenants: [{ id: a, clients: [{ clientId: c, tokenEndpointAuthMethods: [private_key_jwt], grantTypes: [x], jwks: { keys: [{ kty: RSA, e: AQAB, n: ${Buffer.alloc(128, 0xff).toString('base64url')} }] } }] }]`,
+      /2048/,
+    ],
     ['an unknown field', 'tenants: [{ id: a, colour: red }]', /colour|unrecognized/i],
     ['broken YAML', 'tenants: [', /not valid YAML/],
   ])('case=should refuse %s with a readable message', (_case, yaml, message) => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CLIENT_AUTHENTICATION_METHODS, ClientId, ScopeToken, TenantId } from '@latchkey/contracts';
+import { CLIENT_AUTHENTICATION_METHODS, ClientId, ClientJwks, ScopeToken, TenantId } from '@latchkey/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './env.js';
@@ -30,6 +30,8 @@ export const ClientConfig = z
     refreshTokenAbsoluteLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
     /** ... and this long after their last use (default 14 days). */
     refreshTokenIdleLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
+    /** RFC 7517 JWK Set of the client's PUBLIC keys for private_key_jwt (RFC 7523 §2.2); private members are refused. */
+    jwks: ClientJwks.optional(),
   })
   .refine((c) => [c.secret, c.secretFromEnv, c.secretHash].filter((v) => v !== undefined).length <= 1, {
     message: 'give at most one of secret, secretFromEnv, secretHash',
@@ -42,6 +44,9 @@ export const ClientConfig = z
       c.secretHash !== undefined,
     { message: 'a client that authenticates with a secret needs secret, secretFromEnv or secretHash' },
   )
+  .refine((c) => !c.tokenEndpointAuthMethods.includes('private_key_jwt') || c.jwks !== undefined, {
+    message: 'a client that authenticates with private_key_jwt needs jwks',
+  })
   .refine((c) => !c.grantTypes.includes('authorization_code') || c.redirectUris.length > 0, {
     message: 'a client that uses authorization_code needs at least one redirect URI',
   });

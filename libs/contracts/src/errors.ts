@@ -25,6 +25,10 @@ export const ERROR_CODES = [
   // RFC 6749 §4.1.2.1 authorization-endpoint errors
   'access_denied',
   'unsupported_response_type',
+  // RFC 8628 §3.5 device access token errors (all HTTP 400 on the token endpoint)
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
 ] as const;
 
 export const ErrorCode = z.enum(ERROR_CODES);

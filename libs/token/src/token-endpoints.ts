@@ -2,8 +2,9 @@ import { ContractError, type GetJwks, type IntrospectionResponse, type Introspec
 import type { ClientAuthenticator } from './clients/client-authenticator.js';
 import type { GrantHandler } from './grants/grant-handler.js';
 import type { SigningKeys } from './keys/signing-keys.js';
-import type { TenantDirectory } from '@latchkey/config';
+import { issuerOf, type TenantDirectory } from '@latchkey/config';
 import type { AccessTokens } from './tokens/access-tokens.js';
+import type { RefreshTokens } from './tokens/refresh-tokens.js';
 import type { Revocations } from './tokens/revocations.js';
 
 export interface RevocationListener {
@@ -22,6 +23,8 @@ export class TokenEndpoints {
     private readonly revocations: Revocations,
     private readonly listener: RevocationListener,
     private readonly keys: SigningKeys,
+    private readonly refreshTokens: RefreshTokens,
+    private readonly publicUrl: string,
   ) {
     this.grants = new Map(grants.map((grant) => [grant.grantType, grant]));
   }
@@ -42,12 +45,27 @@ export class TokenEndpoints {
     return grant.handle({ tenant, client, parameters: request.parameters });
   }
 
-  /** RFC 7662 §2: only an authenticated client may ask; anything not valid here is simply inactive. */
+  /**
+   * RFC 7662 §2: only an authenticated client may ask; anything not valid here is simply inactive. An
+   * access token (a JWT) is introspected by any client of the tenant (resource servers); a refresh
+   * token only by the client it was issued to (RFC 7662 §4) — for anyone else it is inactive.
+   * `token_type_hint` only decides which kind is looked at first (§2.1).
+   */
   async introspect(request: ParsedRequestOf<typeof IntrospectToken>): Promise<IntrospectionResponse> {
     const tenant = this.tenants.get(request.tenant);
-    await this.authenticator.authenticate(tenant.id, request.client);
-    const claims = await this.accessTokens.verify(tenant.id, request.token);
-    if (!claims || (await this.revocations.isRevoked(tenant.id, claims.jti))) return { active: false };
+    const client = await this.authenticator.authenticate(tenant.id, request.client);
+    const lookups = [() => this.introspectAccessToken(tenant.id, request.token), () => this.introspectRefreshToken(tenant.id, client.clientId, request.token)];
+    if (request.tokenTypeHint === 'refresh_token') lookups.reverse();
+    for (const lookup of lookups) {
+      const answer = await lookup();
+      if (answer) return answer;
+    }
+    return { active: false };
+  }
+
+  private async introspectAccessToken(tenant: string, token: string): Promise<IntrospectionResponse | null> {
+    const claims = await this.accessTokens.verify(tenant, token);
+    if (!claims || (await this.revocations.isRevoked(tenant, claims.jti))) return null;
     return {
       active: true,
       token_type: 'Bearer',
@@ -63,6 +81,24 @@ export class TokenEndpoints {
     };
   }
 
+  /** RFC 7662 §2.2 for a live refresh token: the family's scope and user, the token's own expiry. */
+  private async introspectRefreshToken(tenant: string, clientId: string, token: string): Promise<IntrospectionResponse | null> {
+    const presented = await this.refreshTokens.find(tenant, token);
+    if (!presented || presented.family.clientId !== clientId || !this.refreshTokens.isLive(presented)) return null;
+    const { family } = presented;
+    const exp = Math.min(presented.idleExpiresAt.getTime(), family.absoluteExpiresAt.getTime());
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      ...(family.scopes.length ? { scope: family.scopes.join(' ') } : {}),
+      client_id: family.clientId,
+      sub: family.userId,
+      iss: issuerOf(this.publicUrl, tenant),
+      exp: Math.floor(exp / 1000),
+      iat: Math.floor(presented.createdAt.getTime() / 1000),
+    };
+  }
+
   /**
    * `latchkey.token.v1.verify-access-token`: the platform's own check of a bearer token (userinfo, the
    * gateway's guard). Same rules as introspection, without client authentication; revocation counts.
@@ -74,19 +110,42 @@ export class TokenEndpoints {
     return { active: true, claims };
   }
 
-  /** RFC 7009 §2.1: revoking an invalid or unknown token succeeds without effect. */
+  /**
+   * RFC 7009 §2.1: revoking an invalid or unknown token succeeds without effect. An access token is
+   * revoked by its jti; a refresh token revokes its whole family and the access tokens issued in it
+   * (RFC 7009 §2.1 allows it, RFC 9700 §4.14.2 wants it). `token_type_hint` orders the lookups only.
+   */
   async revoke(request: ParsedRequestOf<typeof RevokeToken>): Promise<{ revoked: boolean }> {
     const tenant = this.tenants.get(request.tenant);
     const client = await this.authenticator.authenticate(tenant.id, request.client);
-    const claims = await this.accessTokens.verify(tenant.id, request.token);
-    if (!claims) return { revoked: false };
-    if (claims.client_id !== client.clientId) {
+    const lookups = [() => this.revokeAccessToken(tenant.id, client.clientId, request.token), () => this.revokeRefreshToken(tenant.id, client.clientId, request.token)];
+    if (request.tokenTypeHint === 'refresh_token') lookups.reverse();
+    for (const lookup of lookups) {
+      const revoked = await lookup();
+      if (revoked !== null) return { revoked };
+    }
+    return { revoked: false };
+  }
+
+  /** RFC 7009 §2.1: the family of a refresh token issued to this client; null when it is not one of ours. */
+  private async revokeRefreshToken(tenant: string, clientId: string, token: string): Promise<boolean | null> {
+    const presented = await this.refreshTokens.find(tenant, token);
+    if (!presented) return null;
+    if (presented.family.clientId !== clientId) throw new ContractError('invalid_request', 'the token was not issued to this client');
+    await this.refreshTokens.revokeFamily(presented.family.id, 'revoked by the client');
+    return true;
+  }
+
+  private async revokeAccessToken(tenant: string, clientId: string, token: string): Promise<boolean | null> {
+    const claims = await this.accessTokens.verify(tenant, token);
+    if (!claims) return null;
+    if (claims.client_id !== clientId) {
       throw new ContractError('invalid_request', 'the token was not issued to this client');
     }
     const expiresAt = new Date(claims.exp * 1000);
-    await this.revocations.revoke(tenant.id, claims.jti, client.clientId, expiresAt);
-    await this.listener.tokenRevoked(tenant.id, claims.jti, expiresAt);
-    return { revoked: true };
+    await this.revocations.revoke(tenant, claims.jti, clientId, expiresAt);
+    await this.listener.tokenRevoked(tenant, claims.jti, expiresAt);
+    return true;
   }
 
   /** The JWKS of a tenant (RFC 7517), including retired keys whose tokens may still be live. */

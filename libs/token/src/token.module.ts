@@ -5,12 +5,18 @@ import { AuthorizationCodes } from './authorization/authorization-codes.js';
 import { AuthorizationEndpoint } from './authorization/authorization-endpoint.js';
 import { AuthorizationHandler } from './authorization/authorization.handler.js';
 import { Interactions } from './authorization/interactions.js';
+import { ClientAssertions } from './clients/client-assertions.js';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { Consents } from './consent/consents.js';
 import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
+import { DeviceCodeGrant } from './grants/device-code.grant.js';
+import { DeviceCodes } from './device/device-codes.js';
+import { DeviceFlow } from './device/device-flow.js';
+import { DeviceHandler } from './device/device.handler.js';
+import { UserCodeThrottle } from './device/user-code-throttle.js';
 import { KeyRotation } from './keys/key-rotation.js';
 import { type KeyActivation, SigningKeys } from './keys/signing-keys.js';
 import { TokenReconciler } from './reconcile/token-reconciler.js';
@@ -38,6 +44,9 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(Interactions) private readonly interactions: Interactions,
     @Inject(AuthorizationCodes) private readonly codes: AuthorizationCodes,
     @Inject(RefreshTokens) private readonly refreshTokens: RefreshTokens,
+    @Inject(DeviceCodes) private readonly deviceCodes: DeviceCodes,
+    @Inject(UserCodeThrottle) private readonly userCodeThrottle: UserCodeThrottle,
+    @Inject(ClientAssertions) private readonly clientAssertions: ClientAssertions,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -51,6 +60,9 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
         this.interactions.sweepExpired(now),
         this.codes.sweepExpired(new Date(now.getTime() - CODE_RETENTION_MS)),
         this.refreshTokens.sweepExpired(now),
+        this.deviceCodes.sweepExpired(new Date(now.getTime() - CODE_RETENTION_MS)),
+        this.userCodeThrottle.sweep(),
+        this.clientAssertions.sweepExpired(now),
       ]).catch((error: unknown) => new Logger('TokenLifecycle').warn(`expiry sweep failed: ${String(error)}`));
     }, REVOCATION_SWEEP_MS);
     this.sweeper.unref();
@@ -64,7 +76,7 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
 }
 
 const REVOCATION_SWEEP_MS = 10 * 60_000;
-/** Codes outlive their 60 s by a day, so a replay detected late still revokes what the code issued. */
+/** Codes (authorization and device) outlive their lifetime by a day, so a replay detected late still revokes what the code issued. */
 const CODE_RETENTION_MS = 24 * 3600_000;
 
 function announceActivation(messaging: ContractClient, activation: KeyActivation): Promise<void> {
@@ -89,7 +101,7 @@ export class TokenModule {
     return {
       module: TokenModule,
       imports: [MessagingModule.forRoot(options.messaging)],
-      controllers: [TokenHandler, AuthorizationHandler, healthHandlerFor(TokenHealth)],
+      controllers: [TokenHandler, AuthorizationHandler, DeviceHandler, healthHandlerFor(TokenHealth)],
       providers: [
         { provide: TOKEN_OPTIONS, useValue: options },
         { provide: TokenDatabase, useFactory: () => new TokenDatabase(options.database) },
@@ -126,6 +138,28 @@ export class TokenModule {
         { provide: AuthorizationCodes, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new AuthorizationCodes(db, options.authorization?.codeTtlSeconds ?? 60, clock) },
         { provide: RefreshTokens, inject: [TokenDatabase, ACCESS_TOKEN_REVOKER], useFactory: (db: TokenDatabase, revoker: AccessTokenRevoker) => new RefreshTokens(db, revoker, clock) },
         {
+          provide: DeviceCodes,
+          inject: [TokenDatabase],
+          useFactory: (db: TokenDatabase) => new DeviceCodes(db, clock, options.deviceFlow?.codeTtlSeconds ?? 600, options.deviceFlow?.intervalSeconds ?? 5),
+        },
+        { provide: UserCodeThrottle, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new UserCodeThrottle(db, clock, options.deviceFlow?.userCodeThrottle) },
+        {
+          provide: ClientAssertions,
+          inject: [ClientRepository, TokenDatabase],
+          useFactory: (clients: ClientRepository, db: TokenDatabase) => new ClientAssertions(clients, db, options.publicUrl, clock, options.clientAssertions),
+        },
+        {
+          provide: ClientAuthenticator,
+          inject: [ClientRepository, ClientAssertions],
+          useFactory: (clients: ClientRepository, assertions: ClientAssertions) => new ClientAuthenticator(clients, assertions),
+        },
+        {
+          provide: DeviceFlow,
+          inject: [ClientAuthenticator, ClientRepository, DeviceCodes, UserCodeThrottle],
+          useFactory: (authenticator: ClientAuthenticator, clients: ClientRepository, codes: DeviceCodes, throttle: UserCodeThrottle) =>
+            new DeviceFlow(tenants, authenticator, clients, codes, throttle, options.publicUrl),
+        },
+        {
           provide: AuthorizationEndpoint,
           inject: [ClientRepository, Interactions, AuthorizationCodes, TokenDatabase, RefreshTokens],
           useFactory: (clients: ClientRepository, interactions: Interactions, codes: AuthorizationCodes, db: TokenDatabase, refreshTokens: RefreshTokens) =>
@@ -133,15 +167,16 @@ export class TokenModule {
         },
         {
           provide: TokenEndpoints,
-          inject: [SigningKeys, ClientRepository, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient],
+          inject: [SigningKeys, ClientAuthenticator, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient, DeviceCodes],
           useFactory: (
             keys: SigningKeys,
-            clients: ClientRepository,
+            authenticator: ClientAuthenticator,
             revocations: Revocations,
             codes: AuthorizationCodes,
             refreshTokens: RefreshTokens,
             revoker: AccessTokenRevoker,
             messaging: ContractClient,
+            deviceCodes: DeviceCodes,
           ) => {
             const accessTokens = new AccessTokens(keys, options.publicUrl, clock);
             const userTokens = new UserTokens(accessTokens, new IdTokens(keys, options.publicUrl, clock), options.publicUrl);
@@ -150,15 +185,18 @@ export class TokenModule {
               new ClientCredentialsGrant(accessTokens, options.publicUrl),
               new AuthorizationCodeGrant(codes, userTokens, refreshTokens, revoker, options.refreshTokens),
               new RefreshTokenGrant(refreshTokens, userTokens, revoker, options.refreshTokens),
+              new DeviceCodeGrant(deviceCodes, userTokens, refreshTokens, revoker, options.refreshTokens),
             ];
             return new TokenEndpoints(
               tenants,
-              new ClientAuthenticator(clients),
+              authenticator,
               grants,
               accessTokens,
               revocations,
               { tokenRevoked: (tenant, jti, expiresAt) => messaging.emit(TokenRevoked, { tenant, jti, expiresAt: expiresAt.toISOString() }) },
               keys,
+              refreshTokens,
+              options.publicUrl,
             );
           },
         },

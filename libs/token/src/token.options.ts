@@ -3,6 +3,7 @@ import type { KeyEncryption } from '@latchkey/crypto';
 import type { MessagingOptions } from '@latchkey/messaging';
 import type { DatabaseConfig } from '@latchkey/persistence';
 import type { KeyRotationOptions } from './keys/key-rotation.js';
+import type { UserCodeThrottleOptions } from './device/user-code-throttle.js';
 import type { Clock } from './tokens/access-tokens.js';
 
 /** Everything the token service is configured with, validated by the boot shell. */
@@ -21,6 +22,13 @@ export interface TokenServiceOptions {
   authorization?: { interactionTtlSeconds?: number; codeTtlSeconds?: number };
   /** Refresh-token lifetimes (seconds) for clients that set none; defaults: absolute 30 days, idle 14 days. */
   refreshTokens?: { absoluteSeconds?: number; idleSeconds?: number };
+  /**
+   * RFC 8628 device flow (docs/adr/0014); defaults: codes live 600 s, polling interval 5 s, 10 failed
+   * user-code lookups per IP in 15 min lock the IP out for 15 min.
+   */
+  deviceFlow?: { codeTtlSeconds?: number; intervalSeconds?: number; userCodeThrottle?: UserCodeThrottleOptions };
+  /** private_key_jwt client assertions: longest accepted lifetime (default 300 s) and clock skew (default 30 s). */
+  clientAssertions?: { maxLifetimeSeconds?: number; skewSeconds?: number };
   /** The service's clock (epoch ms) for key states and token times; tests move it. */
   clock?: Clock;
 }

@@ -11,3 +11,5 @@ export * from './complete-authorization.js';
 export * from './check-consent.js';
 export * from './revoke-consent.js';
 export * from './verify-access-token.js';
+export * from './device-authorization.js';
+export * from './client-jwks.js';

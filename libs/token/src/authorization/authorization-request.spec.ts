@@ -19,6 +19,7 @@ const client = (overrides: Partial<OAuthClient> = {}): OAuthClient => ({
   idTokenSignedResponseAlg: 'ES256',
   refreshTokenAbsoluteLifetimeSeconds: null,
   refreshTokenIdleLifetimeSeconds: null,
+  jwks: null,
   ...overrides,
 });
 const context = (parameters: Record<string, string>, registered = client()): AuthorizationRequestContext => ({ parameters, client: registered, request: { clientId: registered.clientId } });

@@ -1,5 +1,6 @@
 import { type ClientAuthentication, ContractError } from '@latchkey/contracts';
 import { secretMatchesHash, sha256Hex } from '@latchkey/crypto';
+import type { ClientAssertions } from './client-assertions.js';
 import type { ClientRepository } from './client.repository.js';
 import type { OAuthClient } from './oauth-client.js';
 
@@ -7,16 +8,21 @@ import type { OAuthClient } from './oauth-client.js';
 const UNKNOWN_CLIENT_DIGEST = sha256Hex('latchkey:unknown-client');
 
 /**
- * RFC 6749 §2.3: checks a client's proof of identity. Every failure is the same `invalid_client`,
- * so a caller learns nothing about which client ids exist.
+ * RFC 6749 §2.3, RFC 7523 §2.2: checks a client's proof of identity — at the token, device
+ * authorization, introspection and revocation endpoints alike. Every failure is the same
+ * `invalid_client`, so a caller learns nothing about which client ids exist.
  */
 export class ClientAuthenticator {
-  constructor(private readonly clients: ClientRepository) {}
+  constructor(
+    private readonly clients: ClientRepository,
+    private readonly assertions?: ClientAssertions,
+  ) {}
 
   async authenticate(tenant: string, auth: ClientAuthentication): Promise<OAuthClient> {
     if (auth.method === 'private_key_jwt') {
-      // RFC 7523 client assertions arrive with the OAuth/OIDC issue; until then no client may use them.
-      throw invalidClient();
+      const client = this.assertions ? await this.assertions.authenticate(tenant, auth.assertion, auth.clientId) : null;
+      if (!client) throw invalidClient();
+      return client;
     }
     const client = await this.clients.find(tenant, auth.clientId);
     if (auth.method === 'none') {

@@ -1,4 +1,5 @@
-import type { ClientAuthenticationMethod } from '@latchkey/contracts';
+import type { ClientAuthenticationMethod, ClientJwks } from '@latchkey/contracts';
+import { Prisma } from '../generated/prisma/client.js';
 import type { TokenDatabase } from '../token.prisma.js';
 import type { IdTokenSigningAlg, OAuthClient } from './oauth-client.js';
 
@@ -32,6 +33,8 @@ export class ClientRepository {
       idTokenSignedResponseAlg: row.idTokenSignedResponseAlg as IdTokenSigningAlg,
       refreshTokenAbsoluteLifetimeSeconds: row.refreshTokenAbsoluteLifetimeSeconds,
       refreshTokenIdleLifetimeSeconds: row.refreshTokenIdleLifetimeSeconds,
+      // Validated (public keys only) when the registration was written.
+      jwks: (row.jwks as ClientJwks | null) ?? null,
     };
     this.cache.set(key, { client, until: Date.now() + this.cacheTtlMs });
     return client;
@@ -49,6 +52,7 @@ export class ClientRepository {
       idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
       refreshTokenAbsoluteLifetimeSeconds: client.refreshTokenAbsoluteLifetimeSeconds,
       refreshTokenIdleLifetimeSeconds: client.refreshTokenIdleLifetimeSeconds,
+      jwks: client.jwks === null ? Prisma.DbNull : (client.jwks as unknown as Prisma.InputJsonValue),
       managedBy: 'config',
     };
     await this.db.prisma.oAuthClient.upsert({

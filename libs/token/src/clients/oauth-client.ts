@@ -1,4 +1,4 @@
-import type { ClientAuthenticationMethod } from '@latchkey/contracts';
+import type { ClientAuthenticationMethod, ClientJwks } from '@latchkey/contracts';
 
 /** Algorithms a client may register for its ID tokens (OpenID Connect Registration). */
 export type IdTokenSigningAlg = 'ES256' | 'RS256';
@@ -19,4 +19,6 @@ export interface OAuthClient {
   /** Null: the token service's default. */
   refreshTokenAbsoluteLifetimeSeconds: number | null;
   refreshTokenIdleLifetimeSeconds: number | null;
+  /** Public keys for private_key_jwt (RFC 7523); null when the client has none. */
+  jwks: ClientJwks | null;
 }

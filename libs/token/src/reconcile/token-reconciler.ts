@@ -36,6 +36,7 @@ export class TokenReconciler {
           idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
           refreshTokenAbsoluteLifetimeSeconds: client.refreshTokenAbsoluteLifetimeSeconds ?? null,
           refreshTokenIdleLifetimeSeconds: client.refreshTokenIdleLifetimeSeconds ?? null,
+          jwks: client.jwks ?? null,
         });
       }
     }

@@ -21,7 +21,8 @@ export interface IssueIdToken {
   authTime: number;
   amr: string[];
   acr: string;
-  sessionId: string;
+  /** OIDC Front-/Back-Channel Logout `sid`; absent when the grant had no identity session. */
+  sessionId?: string;
   nonce?: string;
   accessToken: string;
   lifetimeSeconds: number;
@@ -49,7 +50,7 @@ export class IdTokens {
       amr: request.amr,
       acr: request.acr,
       at_hash: atHash(request.accessToken),
-      sid: request.sessionId,
+      ...(request.sessionId !== undefined ? { sid: request.sessionId } : {}),
     };
     return signJwt({ alg: signer.alg, typ: 'JWT', kid: signer.kid }, claims, signer.privateKey);
   }

@@ -18,7 +18,7 @@ export interface FamilyGrant {
   authTime: number;
   amr: string[];
   acr: string;
-  sessionId: string;
+  sessionId: string | null;
 }
 
 export interface RefreshLifetimes {
@@ -74,6 +74,11 @@ export class RefreshTokens {
   isExpired(token: PresentedRefreshToken): boolean {
     const now = this.clock();
     return token.idleExpiresAt.getTime() <= now || token.family.absoluteExpiresAt.getTime() <= now;
+  }
+
+  /** Could still be exchanged: unspent, unexpired, its family not revoked (RFC 7662 `active`). */
+  isLive(token: PresentedRefreshToken): boolean {
+    return token.usedAt === null && token.family.revokedAt === null && !this.isExpired(token);
   }
 
   /** Spends the token; false when it had been spent already (by an earlier use or a concurrent one). */

@@ -18,7 +18,8 @@ export interface UserGrant {
   authTime: number;
   amr: string[];
   acr: string;
-  sessionId: string;
+  /** The identity session behind the grant (the ID token's `sid`); null when there was none. */
+  sessionId: string | null;
   nonce?: string;
 }
 
@@ -59,7 +60,7 @@ export class UserTokens {
           authTime: grant.authTime,
           amr: grant.amr,
           acr: grant.acr,
-          sessionId: grant.sessionId,
+          ...(grant.sessionId !== null ? { sessionId: grant.sessionId } : {}),
           ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
           accessToken: token,
           lifetimeSeconds,
