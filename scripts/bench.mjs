@@ -1,12 +1,17 @@
 // `npm run bench`: a benchmark, never a test. Starts the distributed platform (one process per
 // service over real NATS and PostgreSQL), measures each service's idle resident memory, then loads
 // the client-credentials token endpoint with autocannon and does the same against node-oidc-provider 9
-// (bench/oidc-provider-peer.mjs) on the same machine, and prints the comparison.
+// (bench/oidc-provider-peer.mjs) on the same machine, and prints the comparison. Then, Latchkey only, the
+// user flows (bench/user-flows.mjs): authorization-code exchanges, rotating refresh-token chains and
+// password logins with the configured argon2id cost, in a second table.
 //
 // Options: --duration N (seconds, default 10)  --connections N (default 50)  --warmup N (seconds, default 2)
 //          --rounds N (default 1: alternate Latchkey / peer N times and report the median round of each)
 //          --only latchkey|peer   --cpu-prof DIR (CPU-profile every Latchkey service during its last measured
 //          run into DIR/<service>-<pid>.cpuprofile, through bench/cpu-profile.mjs; adds profiler overhead)
+//          User flows: --codes N (authorization codes to exchange, default 3000)  --flow-connections N (exchanges
+//          in flight and refresh chains, default 50)  --flow-duration N (seconds of refreshes and of logins,
+//          default 8)  --login-connections N (logins in flight, default 8)  --no-user-flows
 // Exit code: 0 when the load ran (targets missed are reported, not failed), 1 when it could not run
 // or a run had errors.
 import { spawn } from 'node:child_process';
@@ -15,6 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
+import { argon2Parameters, MAX_LOGIN_CONNECTIONS, runUserFlows } from '../bench/user-flows.mjs';
 import { setup } from './setup.mjs';
 
 function option(name, fallback) {
@@ -31,10 +37,25 @@ const WARMUP = Number(option('warmup', 2));
 const ROUNDS = Number(option('rounds', 1));
 const ONLY = option('only', undefined);
 const CPU_PROF_DIR = option('cpu-prof', undefined);
-for (const [name, value] of [['duration', DURATION], ['connections', CONNECTIONS], ['warmup', WARMUP], ['rounds', ROUNDS]]) {
+const CODES = Number(option('codes', 3000));
+const FLOW_CONNECTIONS = Number(option('flow-connections', 50));
+const FLOW_DURATION = Number(option('flow-duration', 8));
+const LOGIN_CONNECTIONS = Number(option('login-connections', 8));
+const USER_FLOWS = !process.argv.includes('--no-user-flows') && ONLY !== 'peer';
+for (const [name, value] of [
+  ['duration', DURATION],
+  ['connections', CONNECTIONS],
+  ['warmup', WARMUP],
+  ['rounds', ROUNDS],
+  ['codes', CODES],
+  ['flow-connections', FLOW_CONNECTIONS],
+  ['flow-duration', FLOW_DURATION],
+  ['login-connections', LOGIN_CONNECTIONS],
+]) {
   if (!Number.isFinite(value) || value < 0 || (name !== 'warmup' && value < 1)) throw new Error(`--${name} must be a positive number`);
 }
 if (ONLY && !['latchkey', 'peer'].includes(ONLY)) throw new Error('--only must be latchkey or peer');
+if (LOGIN_CONNECTIONS > MAX_LOGIN_CONNECTIONS) throw new Error(`--login-connections must be at most ${MAX_LOGIN_CONNECTIONS}: 4 per account (adam, bianca); a 6th login in flight on one account locks it (bench/user-flows.mjs)`);
 
 const CLIENT_ID = 'demo-service';
 const CLIENT_SECRET = 'demo-service-secret';
@@ -115,6 +136,21 @@ function machineCpu() {
   return { idle: idle / CLOCK_TICKS, total: total / CLOCK_TICKS, busy: (total - idle) / CLOCK_TICKS };
 }
 
+/** CPU of every role and of the machine now; `cpuSince` turns two of them into CPU-s by role, plus other work. */
+function cpuSnapshot() {
+  return { roles: cpuByRole(), machine: machineCpu() };
+}
+
+function cpuSince(before) {
+  const after = cpuSnapshot();
+  const cpu = cpuDelta(before.roles, after.roles);
+  // What the machine spent beyond the processes of this run: other people's work (or kernel time
+  // not charged to a process, e.g. softirq for loopback traffic), a measure of how noisy the run was.
+  const ours = [...cpu.values()].reduce((a, b) => a + b, 0);
+  cpu.set('other (not this benchmark)', Math.max(0, after.machine.busy - before.machine.busy - ours));
+  return cpu;
+}
+
 /** The machine's busy share of all cores over `ms`, from /proc/stat (what else is using the CPU). */
 async function machineBusy(ms) {
   const sample = machineCpu;
@@ -165,15 +201,9 @@ async function load(url, name, { beforeMeasured, afterMeasured } = {}) {
   }
   await beforeMeasured?.();
   log(`[bench] ${name}: load ${DURATION} s, ${CONNECTIONS} connections`);
-  const cpuBefore = cpuByRole();
-  const machineBefore = machineCpu();
+  const before = cpuSnapshot();
   const result = await runAutocannon(url, DURATION);
-  const machineAfter = machineCpu();
-  const cpu = cpuDelta(cpuBefore, cpuByRole());
-  // What the machine spent beyond the processes of this run: other people's work (or kernel time
-  // not charged to a process, e.g. softirq for loopback traffic), a measure of how noisy the run was.
-  const ours = [...cpu.values()].reduce((a, b) => a + b, 0);
-  cpu.set('other (not this benchmark)', Math.max(0, machineAfter.busy - machineBefore.busy - ours));
+  const cpu = cpuSince(before);
   await afterMeasured?.();
   const ok = result['2xx'];
   const errors = result.non2xx + result.errors + result.timeouts;
@@ -390,6 +420,56 @@ function report(latchkey, oidc, { busyBefore, loadAtEnd }) {
   return failures;
 }
 
+/** The second table: user flows, Latchkey only, and the CPU each of them cost. */
+function reportFlows({ results, busyBefore, argon2 }) {
+  log();
+  log(`user flows (Latchkey only): client demo-web (client_secret_basic), scope "openid offline_access", user adam (logins: adam + bianca), loopback`);
+  const header = ['flow', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'ok', 'in flight', 'how'];
+  const rows = results.map((r) => [r.name, r.perSecond.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.errors.count, r.ok, r.inFlight, r.note]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => pad(cells, widths.map((w, i) => (i === header.length - 1 ? 0 : w))).replace(/\s+$/, '');
+  log(line(header));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) log(line(row));
+  const { defaults, stored } = argon2;
+  const same = stored && stored.memoryCost === defaults.memoryCost && stored.timeCost === defaults.timeCost && stored.parallelism === defaults.parallelism;
+  log(
+    `argon2id in force: m=${defaults.memoryCost} KiB (${(defaults.memoryCost / 1024).toFixed(0)} MiB), t=${defaults.timeCost}, p=${defaults.parallelism}: the code defaults ` +
+      `(DEFAULT_PASSWORD_HASHING, ${argon2.file}); ${argon2.overridden ? 'apps/identity/src/main.ts mentions passwordHashing: CHECK whether it overrides them' : 'apps/identity/src/main.ts passes no override'}; ` +
+      `${stored ? `adam's stored hash: ${stored.algorithm} m=${stored.memoryCost}, t=${stored.timeCost}, p=${stored.parallelism}${same ? ' (the same)' : ' (DIFFERENT: verification uses the stored parameters)'}` : "adam's stored hash could not be read"}`,
+  );
+
+  const phases = results.map((r) => r.short);
+  // Roles that cost at least 0.05 CPU-ms per operation in some phase (idle services and the idle peer are left out).
+  const roles = [...new Set(results.flatMap((r) => [...r.cpu.keys()]))].filter((role) => role !== 'other (not this benchmark)' && results.some((r) => (1e3 * (r.cpu.get(role) ?? 0)) / Math.max(1, r.ok) >= 0.05));
+  const totals = results.map((r) => [...r.cpu.values()].reduce((a, b) => a + b, 0));
+  roles.sort((a, b) => (results[0].cpu.get(b) ?? 0) - (results[0].cpu.get(a) ?? 0));
+  log();
+  log(`CPU during the user flows, CPU-ms per successful operation (each phase: its timed part only; ${cpus().length} cores):`);
+  log(`  ${'process'.padEnd(28)}${phases.map((p) => p.padStart(18)).join('')}`);
+  for (const role of [...roles, 'other (not this benchmark)']) {
+    log(`  ${(role === 'load generator (autocannon)' ? 'load generator (this script)' : role).padEnd(28)}${results.map((r) => ((1e3 * (r.cpu.get(role) ?? 0)) / Math.max(1, r.ok)).toFixed(1).padStart(18)).join('')}`);
+  }
+  log(`  ${'total'.padEnd(28)}${results.map((r, i) => ((1e3 * totals[i]) / Math.max(1, r.ok)).toFixed(1).padStart(18)).join('')}`);
+  log(`  ${'machine busy (all cores)'.padEnd(28)}${results.map((r, i) => `${((100 * totals[i]) / (r.seconds * cpus().length)).toFixed(0)}% of ${r.seconds.toFixed(1)} s`.padStart(18)).join('')}`);
+  log(`  ${'other work'.padEnd(28)}${results.map((r) => `${(r.cpu.get('other (not this benchmark)') ?? 0).toFixed(1)} CPU-s`.padStart(18)).join('')}`);
+  const busy = busyBefore === undefined ? 'unknown' : `${(100 * busyBefore).toFixed(0)}%`;
+  log(`  CPU busy just before the user flows (platform idle): ${busy}`);
+  for (const r of results) {
+    const other = r.cpu.get('other (not this benchmark)') ?? 0;
+    if (other > 0.1 * r.seconds * cpus().length) log(`  !!!! ${other.toFixed(1)} CPU-s went to other work during "${r.name}": its figures are noisy; rerun on a quiet machine !!!!`);
+  }
+  const failures = [];
+  for (const r of results) {
+    if (r.errors.count > 0) {
+      failures.push(r.name);
+      log();
+      log(`!!!!!!!! ${r.name}: ${r.errors.count} ERRORS (${r.errorDetail}). These figures are NOT valid. !!!!!!!!`);
+    }
+  }
+  return failures;
+}
+
 let exitCode = 0;
 try {
   setup({ withBuild: true });
@@ -407,7 +487,33 @@ try {
       if (ROUNDS > 1) log(`[bench]   ${result.tokensPerSecond.toFixed(0)} tokens/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`);
     }
   }
+  let flows;
+  if (USER_FLOWS && latchkey) {
+    const busyBeforeFlows = await machineBusy(1000);
+    log(`[bench] user flows (Latchkey only): ${CODES} authorization codes, ${FLOW_CONNECTIONS} in flight; refresh chains and logins ${FLOW_DURATION} s each`);
+    try {
+      const results = await runUserFlows({
+        issuer: platform.issuer('demo'),
+        codes: CODES,
+        connections: FLOW_CONNECTIONS,
+        duration: FLOW_DURATION,
+        loginConnections: LOGIN_CONNECTIONS,
+        log,
+        cpu: { snapshot: cpuSnapshot, since: cpuSince },
+      });
+      const dead = [...platform.processes].filter(([, child]) => child.exitCode !== null || child.signalCode !== null).map(([name]) => name);
+      if (dead.length) throw new Error(`Latchkey services exited during the user flows: ${dead.join(', ')}`);
+      flows = { results, busyBefore: busyBeforeFlows, argon2: await argon2Parameters(REPO_ROOT, platform.databaseUrl) };
+    } catch (error) {
+      // The client-credentials figures above are still valid: report them, then this failure.
+      flows = { error };
+    }
+  }
   const failures = report(summarize(latchkey), summarize(oidc), { busyBefore, loadAtEnd: loadavg()[0] });
+  if (flows?.error) {
+    log(`\n!!!!!!!! user flows could not run: ${flows.error.stack ?? flows.error.message} !!!!!!!!`);
+    failures.push('user flows');
+  } else if (flows) failures.push(...reportFlows(flows));
   if (CPU_PROF_DIR) log(`\nCPU profiles of the last measured Latchkey run (profiler overhead included in its figures): ${resolve(CPU_PROF_DIR)}`);
   if (failures.length) exitCode = 1;
 } catch (error) {
