@@ -38,6 +38,26 @@ function setup() {
 }
 
 describe('LoginThrottle', () => {
+  it('case=should refuse but not lock when correct sign-ins in flight reach the limit', async () => {
+    const { throttle, keys, tryLogin } = setup();
+    const inFlight = await Promise.all([1, 2, 3].map(() => throttle.begin('t', keys('adam'))));
+    expect(inFlight.every((attempt) => attempt !== null)).toBe(true);
+    // A fourth attempt while three are unsettled is refused...
+    expect(await throttle.begin('t', keys('adam'))).toBeNull();
+    // ...but when those three turn out correct, the account is not locked.
+    for (const attempt of inFlight) await attempt!.succeed();
+    expect(await tryLogin('adam', true)).toBe('ok');
+  });
+
+  it('case=should not lock an address whose many parallel sign-ins are all correct', async () => {
+    const { throttle, keys, tryLogin } = setup();
+    const inFlight = await Promise.all(Array.from({ length: 10 }, (_, i) => throttle.begin('t', keys(`user-${i}`))));
+    expect(inFlight.every((attempt) => attempt !== null)).toBe(true);
+    expect(await throttle.begin('t', keys('user-10'))).toBeNull();
+    for (const attempt of inFlight) await attempt!.succeed();
+    expect(await tryLogin('user-11', true)).toBe('ok');
+  });
+
   it('locks an account after maxFailures failures, refusing even the right password, until the lockout expires', async () => {
     const { tryLogin, advance } = setup();
     for (let i = 0; i < 3; i++) expect(await tryLogin('adam', false)).toBe('failed');

@@ -42,13 +42,14 @@ function current(state: ThrottleState | null, policy: ThrottlePolicy, now: numbe
 
 /**
  * Before a credential is checked, the attempt is counted as if it failed (so that parallel attempts
- * cannot all pass a check that none of them has yet updated). Refused while the key is locked; an
- * attempt beyond the limit (only possible when attempts run in parallel) locks the key at once.
+ * cannot all pass a check that none of them has yet updated). Refused while the key is locked, and
+ * while the attempts in flight already reach the limit — refused, not locked: those attempts may all
+ * be correct (several devices signing in at once); only failures that settle lock the key.
  */
 export function reserve(state: ThrottleState | null, policy: ThrottlePolicy, now: number): { allowed: boolean; state: ThrottleState } {
   const s = current(state, policy, now);
   if (isLocked(s, now)) return { allowed: false, state: s };
-  if (s.failures >= policy.maxFailures) return { allowed: false, state: lock(policy, now) };
+  if (s.failures >= policy.maxFailures) return { allowed: false, state: s };
   return { allowed: true, state: { ...s, failures: s.failures + 1 } };
 }
 
