@@ -4,6 +4,6 @@ import { PrismaClient } from './generated/prisma/client.js';
 /** The delegation service's own database: schema `delegation`. */
 export class DelegationDatabase extends ServiceDatabase<PrismaClient> {
   constructor(config: DatabaseConfig) {
-    super(config, 'latchkey-delegation', (adapter) => new PrismaClient({ adapter }));
+    super(config, 'latchkey-delegation', (options) => new PrismaClient(options));
   }
 }

@@ -4,6 +4,6 @@ import { PrismaClient } from './generated/prisma/client.js';
 /** The device registry's own database: schema `devices`. */
 export class DeviceDatabase extends ServiceDatabase<PrismaClient> {
   constructor(config: DatabaseConfig) {
-    super(config, 'latchkey-device-registry', (adapter) => new PrismaClient({ adapter }));
+    super(config, 'latchkey-device-registry', (options) => new PrismaClient(options));
   }
 }

@@ -1,6 +1,18 @@
 import type { PrismaPg } from '@prisma/adapter-pg';
 import { type DatabaseConfig, type DatabaseHandle, openDatabase, probeDatabase } from './database.js';
 
+export interface PrismaClientOptions {
+  adapter: PrismaPg;
+  transactionOptions: { maxWait: number; timeout: number };
+}
+
+/**
+ * Prisma waits at most 2 s for a connection to start an interactive transaction. On a busy small
+ * machine (or the all-in-one process's single shared connection) a burst of short transactions can
+ * queue longer than that; failing the request then is worse than waiting a little.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 };
+
 interface PrismaLike {
   $disconnect(): Promise<void>;
 }
@@ -13,9 +25,9 @@ export class ServiceDatabase<P extends PrismaLike> {
   readonly prisma: P;
   private readonly handle: DatabaseHandle;
 
-  constructor(config: DatabaseConfig, applicationName: string, createClient: (adapter: PrismaPg) => P) {
+  constructor(config: DatabaseConfig, applicationName: string, createClient: (options: PrismaClientOptions) => P) {
     this.handle = openDatabase(config, applicationName);
-    this.prisma = createClient(this.handle.adapter);
+    this.prisma = createClient({ adapter: this.handle.adapter, transactionOptions: TRANSACTION_OPTIONS });
   }
 
   probe() {
