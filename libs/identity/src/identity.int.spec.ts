@@ -16,10 +16,8 @@ import {
   VerifyOtp,
 } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
-import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
-import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
-import type { INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { ContractClient } from '@latchkey/messaging';
+import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
 import pg from 'pg';
 import { IdentityModule } from './identity.module.js';
 import { PrismaThrottleStore } from './login/throttle-store.prisma.js';
@@ -53,52 +51,41 @@ const ABSOLUTE_S = 7200;
 const MINUTE = 60_000;
 
 describe('identity service over NATS and PostgreSQL', () => {
-  let database: TestDatabase;
-  let natsServer: { url: string; stop(): Promise<void> };
-  let services: INestMicroservice[] = [];
+  let cluster: ServiceCluster;
   let client: ContractClient;
   let pool: pg.Pool;
   // The injected clock of both replicas: tests move it, never wait for it.
   let now = Date.UTC(2030, 0, 1, 12, 0, 0);
   const kek = KeyEncryption.fromBase64(randomBytes(32).toString('base64'));
 
-  const startReplica = async (transport: TransportConfig) => {
-    const messaging: MessagingOptions = { transport, requestTimeoutMs: 5000 };
-    const module = IdentityModule.forRoot({
-      tenants,
-      database: { kind: 'url', url: database.url, poolSize: 4 },
-      messaging,
-      // Heavier than other tests' parameters on purpose (~35 ms a hash here, while a sign-in without
-      // any hash takes ~9 ms): the timing test below can then tell a hash that ran from one that did not.
-      passwordHashing: { memoryCost: 16_384, timeCost: 12, parallelism: 1 },
-      keyEncryption: kek,
-      throttling: THROTTLING,
-      sessions: { idleTimeoutSeconds: IDLE_S, absoluteLifetimeSeconds: ABSOLUTE_S },
-      clock: () => now,
-    });
-    const service = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'identity'), logger: false });
-    await service.listen();
-    services.push(service);
-  };
-
   beforeAll(async () => {
-    database = await createTestDatabase();
-    natsServer = await startTestNats();
-    const transport: TransportConfig = { kind: 'nats', servers: [natsServer.url], name: 'identity-int' };
     // Two replicas in one queue group: throttling and sessions must agree across them.
-    await Promise.all([startReplica(transport), startReplica(transport)]);
-    client = new ContractClient(createClientProxy(transport, 5000), { requestTimeoutMs: 5000 });
-    pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    cluster = await startServiceCluster({
+      queue: 'identity',
+      replicas: 2,
+      requestTimeoutMs: 5000,
+      module: ({ databaseUrl, messaging }) =>
+        IdentityModule.forRoot({
+          tenants,
+          database: { kind: 'url', url: databaseUrl, poolSize: 4 },
+          messaging,
+          // Heavier than other tests' parameters on purpose (~35 ms a hash here, while a sign-in without
+          // any hash takes ~9 ms): the timing test below can then tell a hash that ran from one that did not.
+          passwordHashing: { memoryCost: 16_384, timeCost: 12, parallelism: 1 },
+          keyEncryption: kek,
+          throttling: THROTTLING,
+          sessions: { idleTimeoutSeconds: IDLE_S, absoluteLifetimeSeconds: ABSOLUTE_S },
+          clock: () => now,
+        }),
+    });
+    client = cluster.client;
+    pool = new pg.Pool({ connectionString: cluster.database.url, max: 1 });
     await pool.query(`UPDATE identity."user" SET status = 'disabled' WHERE tenant = 'demo' AND username = 'dora'`);
   });
 
   afterAll(async () => {
-    await client?.close();
     await pool?.end();
-    await Promise.all(services.map((service) => service.close()));
-    services = [];
-    await database?.drop();
-    await natsServer?.stop();
+    await cluster?.stop();
   });
 
   let ipCounter = 0;
@@ -331,8 +318,8 @@ describe('identity service over NATS and PostgreSQL', () => {
     it('sweeps expired sessions and stale counters', async () => {
       await create();
       now += ABSOLUTE_S * 1000 + 1;
-      await services[0]!.get(PrismaThrottleStore, { strict: false }).sweep(now, 3_600_000);
-      expect(await services[0]!.get(Sessions, { strict: false }).sweepExpired()).toBeGreaterThan(0);
+      await cluster.replicas[0]!.get(PrismaThrottleStore, { strict: false }).sweep(now, 3_600_000);
+      expect(await cluster.replicas[0]!.get(Sessions, { strict: false }).sweepExpired()).toBeGreaterThan(0);
       expect((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM identity.session`)).rows[0]!.n).toBe('0');
       expect((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM identity.login_throttle`)).rows[0]!.n).toBe('0');
     });

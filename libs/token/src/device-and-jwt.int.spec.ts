@@ -16,10 +16,8 @@ import {
   VerifyAccessToken,
 } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
-import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
-import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
-import type { INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { ContractClient } from '@latchkey/messaging';
+import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { TokenModule } from './token.module.js';
 
@@ -74,9 +72,7 @@ async function tenantsWithKeys() {
 }
 
 describe('device authorization grant, private_key_jwt and refresh-token revocation over NATS and PostgreSQL', () => {
-  let database: TestDatabase;
-  let natsServer: { url: string; stop(): Promise<void> };
-  let services: INestMicroservice[] = [];
+  let cluster: ServiceCluster;
   let bus: ContractClient;
   const kek = KeyEncryption.fromBase64(randomBytes(32).toString('base64'));
   let offset = 0;
@@ -88,35 +84,26 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
 
   beforeAll(async () => {
     const tenants = await tenantsWithKeys();
-    database = await createTestDatabase();
-    natsServer = await startTestNats();
-    const transport: TransportConfig = { kind: 'nats', servers: [natsServer.url], name: 'device-and-jwt-int' };
-    const messaging: MessagingOptions = { transport, requestTimeoutMs: 2000 };
-    const start = async () => {
-      const module = TokenModule.forRoot({
-        tenants,
-        publicUrl,
-        keyEncryption: kek,
-        database: { kind: 'url', url: database.url, poolSize: 4 },
-        messaging,
-        clock,
-        deviceFlow: { userCodeThrottle: { maxFailures: MAX_LOOKUP_FAILURES, windowSeconds: 900, lockoutSeconds: 900 } },
-      });
-      const service = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'token'), logger: false });
-      await service.listen();
-      services.push(service);
-    };
     // Two replicas: polls, lookups and decisions may land on either.
-    await Promise.all([start(), start()]);
-    bus = new ContractClient(createClientProxy(transport, 2000), { requestTimeoutMs: 2000 });
+    cluster = await startServiceCluster({
+      queue: 'token',
+      replicas: 2,
+      module: ({ databaseUrl, messaging }) =>
+        TokenModule.forRoot({
+          tenants,
+          publicUrl,
+          keyEncryption: kek,
+          database: { kind: 'url', url: databaseUrl, poolSize: 4 },
+          messaging,
+          clock,
+          deviceFlow: { userCodeThrottle: { maxFailures: MAX_LOOKUP_FAILURES, windowSeconds: 900, lockoutSeconds: 900 } },
+        }),
+    });
+    bus = cluster.client;
   });
 
   afterAll(async () => {
-    await bus?.close();
-    await Promise.all(services.map((service) => service.close()));
-    services = [];
-    await database?.drop();
-    await natsServer?.stop();
+    await cluster?.stop();
   });
 
   const adam = () => ({ userId: 'user-adam', authTime: now() - 5, amr: ['pwd'], acr: 'urn:latchkey:acr:pwd' });

@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
 import { type ClientAuthentication, ContractError, GetJwks, IntrospectToken, IssueToken, RevokeToken, TokenHealth } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
-import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
-import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
+import type { ContractClient } from '@latchkey/messaging';
+import { type ServiceCluster, startServiceCluster, type TestDatabase } from '@latchkey/testing';
 import type { INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jwtVerify, createLocalJWKSet } from 'jose';
 import pg from 'pg';
@@ -36,40 +35,27 @@ const publicUrl = 'https://auth.example.test';
 const basic = (clientId: string, clientSecret: string) => ({ method: 'client_secret_basic' as const, clientId, clientSecret });
 
 describe('token service over NATS and PostgreSQL', () => {
+  let cluster: ServiceCluster;
   let database: TestDatabase;
-  let nats: NatsConnection;
-  let natsServer: { url: string; stop(): Promise<void> };
-  let services: INestMicroservice[] = [];
+  let services: INestMicroservice[];
   let client: ContractClient;
+  let nats: NatsConnection;
   const kek = KeyEncryption.fromBase64(randomBytes(32).toString('base64'));
 
-  const startReplica = async (transport: TransportConfig) => {
-    const messaging: MessagingOptions = { transport, requestTimeoutMs: 2000 };
-    const module = TokenModule.forRoot({ tenants, publicUrl, keyEncryption: kek, database: { kind: 'url', url: database.url, poolSize: 4 }, messaging });
-    const service = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'token'), logger: false });
-    await service.listen();
-    services.push(service);
-    return service;
-  };
-
   beforeAll(async () => {
-    database = await createTestDatabase();
-    natsServer = await startTestNats();
-    const natsUrl = natsServer.url;
-    const transport: TransportConfig = { kind: 'nats', servers: [natsUrl], name: 'token-int' };
     // Two replicas start at once against an empty schema: reconciliation must not race.
-    await Promise.all([startReplica(transport), startReplica(transport)]);
-    client = new ContractClient(createClientProxy(transport, 2000), { requestTimeoutMs: 2000 });
-    nats = await connect({ servers: natsUrl });
+    cluster = await startServiceCluster({
+      queue: 'token',
+      replicas: 2,
+      module: ({ databaseUrl, messaging }) => TokenModule.forRoot({ tenants, publicUrl, keyEncryption: kek, database: { kind: 'url', url: databaseUrl, poolSize: 4 }, messaging }),
+    });
+    ({ database, replicas: services, client } = cluster);
+    nats = await connect({ servers: cluster.natsUrl });
   });
 
   afterAll(async () => {
-    await client?.close();
     await nats?.close();
-    await Promise.all(services.map((service) => service.close()));
-    services = [];
-    await database?.drop();
-    await natsServer?.stop();
+    await cluster?.stop();
   });
 
   const issue = (tenant = 'demo', auth: ClientAuthentication = basic('svc', 'svc-secret'), parameters: Record<string, string> = {}) =>

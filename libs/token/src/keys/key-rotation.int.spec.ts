@@ -3,10 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
 import { GetJwks, IntrospectToken, IssueToken, RotateSigningKey } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
-import { ContractClient, createClientProxy, microserviceOptions, type MessagingOptions, type TransportConfig } from '@latchkey/messaging';
-import { createTestDatabase, startTestNats, type TestDatabase } from '@latchkey/testing';
-import type { INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { ContractClient } from '@latchkey/messaging';
+import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
@@ -46,12 +44,9 @@ interface RotatedEvent {
 }
 
 describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
-  let database: TestDatabase;
+  let cluster: ServiceCluster;
   let pool: pg.Pool;
   let nats: NatsConnection;
-  let natsServer: { url: string; stop(): Promise<void> };
-  let transport: TransportConfig;
-  let services: INestMicroservice[] = [];
   let client: ContractClient;
   let events: Subscription;
   const rotated: RotatedEvent[] = [];
@@ -64,49 +59,40 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
     offset = at - Date.now();
   };
 
-  /** A replica; `checkIntervalMs` of an hour keeps its schedule quiet so promotions happen lazily. */
-  const startReplica = async (checkIntervalMs = 3_600_000) => {
-    const messaging: MessagingOptions = { transport, requestTimeoutMs: 2000 };
-    const module = TokenModule.forRoot({
-      tenants,
-      publicUrl,
-      keyEncryption: kek,
-      database: { kind: 'url', url: database.url, poolSize: 4 },
-      messaging,
-      clock,
-      keyRotation: { propagationDelayMs: PROPAGATION_MS, clockSkewMs: SKEW_MS, checkIntervalMs, tenantIntervalsMs: { other: OTHER_INTERVAL_MS } },
-    });
-    const service = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'token'), logger: false });
-    await service.listen();
-    services.push(service);
-    return service;
-  };
+  /** Replicas started from now on check their schedule this often; an hour keeps it quiet, so promotions happen lazily. */
+  let checkIntervalMs = 3_600_000;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    natsServer = await startTestNats();
-    transport = { kind: 'nats', servers: [natsServer.url], name: 'key-rotation-int' };
-    await Promise.all([startReplica(), startReplica()]);
-    client = new ContractClient(createClientProxy(transport, 2000), { requestTimeoutMs: 2000 });
-    nats = await connect({ servers: natsServer.url });
+    cluster = await startServiceCluster({
+      queue: 'token',
+      replicas: 2,
+      module: ({ databaseUrl, messaging }) =>
+        TokenModule.forRoot({
+          tenants,
+          publicUrl,
+          keyEncryption: kek,
+          database: { kind: 'url', url: databaseUrl, poolSize: 4 },
+          messaging,
+          clock,
+          keyRotation: { propagationDelayMs: PROPAGATION_MS, clockSkewMs: SKEW_MS, checkIntervalMs, tenantIntervalsMs: { other: OTHER_INTERVAL_MS } },
+        }),
+    });
+    client = cluster.client;
+    nats = await connect({ servers: cluster.natsUrl });
     events = nats.subscribe('latchkey.events.token.signing-key-rotated', {
       callback: (_error, message) => {
         rotated.push(message.json<{ data: RotatedEvent }>().data);
       },
     });
     await nats.flush();
-    pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    pool = new pg.Pool({ connectionString: cluster.database.url, max: 1 });
   });
 
   afterAll(async () => {
     events?.unsubscribe();
-    await client?.close();
     await nats?.close();
-    await Promise.all(services.map((service) => service.close()));
-    services = [];
     await pool?.end();
-    await database?.drop();
-    await natsServer?.stop();
+    await cluster?.stop();
   });
 
   const issue = async (tenant = 'demo') => (await client.send(IssueToken, { tenant, grantType: 'client_credentials', client: svc, parameters: {} })).access_token;
@@ -170,7 +156,7 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
   });
 
   it('case=should create exactly one next key when two replicas rotate concurrently', async () => {
-    const [a, b] = services.map((service) => service.get(SigningKeys, { strict: false }));
+    const [a, b] = cluster.replicas.map((replica) => replica.get(SigningKeys, { strict: false }));
     const results = await Promise.all([a!.rotate('race', 'ES256', 'a'), b!.rotate('race', 'ES256', 'b'), a!.rotate('race', 'ES256', 'a2'), client.send(RotateSigningKey, { tenant: 'race' })]);
     const kids = new Set(results.map((result) => result.kid));
     expect(kids.size).toBe(1);
@@ -233,7 +219,8 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
     expect(await keyRows('other')).toHaveLength(1);
 
     // A replica with a running schedule joins (the others keep running; nobody restarts).
-    await Promise.all([startReplica(200), startReplica(200)]);
+    checkIntervalMs = 200;
+    await Promise.all([cluster.addReplica(), cluster.addReplica()]);
     const pending = await waitFor(async () => (await keyRows('other')).find((row) => row.status === 'next'), 'the scheduled next key');
     expect(pending.rotation_reason).toBe('scheduled');
     expect(pending.activates_at.getTime() - clock()).toBeGreaterThan(PROPAGATION_MS - 5_000);
