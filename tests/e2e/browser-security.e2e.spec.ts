@@ -318,14 +318,14 @@ describe('discovery lists exactly the browser flows that exist', () => {
       userinfo_endpoint: `${issuer}/oauth2/userinfo`,
       end_session_endpoint: `${issuer}/oauth2/logout`,
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
       code_challenge_methods_supported: ['S256'],
       id_token_signing_alg_values_supported: ['ES256', 'RS256'],
       prompt_values_supported: ['none', 'login', 'consent'],
       acr_values_supported: ['urn:latchkey:loa:1', 'urn:latchkey:loa:2'],
       authorization_response_iss_parameter_supported: true,
     });
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'none']));
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']));
     expect(metadata.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'email', 'offline_access']));
     for (const endpoint of ['userinfo_endpoint', 'end_session_endpoint']) expect((await http(metadata[endpoint] as string, { redirect: 'manual' })).status).not.toBe(404);
   });

@@ -1,7 +1,9 @@
 import { MessagingModule } from '@latchkey/messaging';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AccountController } from './browser/account.controller.js';
 import { AuthorizeController } from './browser/authorize.controller.js';
+import { DeviceController } from './browser/device.controller.js';
 import { LogoutController } from './browser/logout.controller.js';
 import { PageFlow } from './browser/page-flow.js';
 import { PageSecurity } from './browser/page-security.js';
@@ -20,7 +22,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [MessagingModule.forRoot(options.messaging)],
-      controllers: [DiscoveryController, TokenController, UserinfoController, AuthorizeController, LogoutController, HealthController],
+      controllers: [DiscoveryController, TokenController, UserinfoController, AuthorizeController, DeviceController, AccountController, LogoutController, HealthController],
       providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
     };
   }

@@ -1,12 +1,11 @@
-import { Authenticate, BeginAuthorization, ContractError, CreateSession, GetSession, RevokeConsent, VerifyOtp } from '@latchkey/contracts';
+import { BeginAuthorization, ContractError, RevokeConsent } from '@latchkey/contracts';
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DECISIONS, FIELDS, hiddenFields } from '../pages/fields.js';
 import { html, ownUrl } from '../pages/html.js';
 import { layout } from '../pages/layout.js';
 import { sendPage } from '../pages/reply.js';
-import { CSRF_REFUSED, LOGIN_FAILED, OTP_FAILED, PageFailure, PageFlow, subjectOf } from './page-flow.js';
-import { clientIpOf } from './page-security.js';
+import { CSRF_REFUSED, PageFailure, PageFlow, subjectOf } from './page-flow.js';
 
 const REPEATED = new PageFailure(400, 'Invalid request', 'The app sent a parameter more than once (RFC 6749 §3.1). You have not been redirected.');
 const REVOKE_FORM = 'consent-revoke';
@@ -76,45 +75,9 @@ export class AuthorizeController {
       const interactionId = form[FIELDS.interaction] ?? '';
       if (!this.flow.security.verifyPost(request, tenant, interactionId, form).ok) throw CSRF_REFUSED;
       const interaction = await this.flow.interaction(tenant, interactionId);
-      const clientIp = clientIpOf(request);
-      const security = this.flow.security;
-
-      let authenticated: { userId: string; amr: ('pwd' | 'otp')[]; acr: 'urn:latchkey:loa:1' | 'urn:latchkey:loa:2' };
-      if (form[FIELDS.otp] !== undefined) {
-        const pending = security.pendingLogin(request, tenant, interactionId);
-        if (!pending) return this.flow.renderLogin(request, reply, tenant, interaction, { error: LOGIN_FAILED });
-        const code = form[FIELDS.otp].replace(/\s+/g, '');
-        try {
-          const verified = await this.flow.messaging.send(VerifyOtp, { tenant, userId: pending.userId, code, clientIp });
-          authenticated = { userId: pending.userId, amr: verified.amr, acr: verified.acr };
-        } catch (error) {
-          if (!isAuthenticationFailure(error)) throw error;
-          return this.flow.renderLogin(request, reply, tenant, interaction, { username: pending.username, otpRequired: true, error: OTP_FAILED });
-        }
-        security.clearPendingLogin(reply, tenant);
-      } else {
-        const username = (form[FIELDS.username] ?? '').trim();
-        const password = form[FIELDS.password] ?? '';
-        if (!username || !password) return this.flow.renderLogin(request, reply, tenant, interaction, { username, error: LOGIN_FAILED });
-        let result;
-        try {
-          result = await this.flow.messaging.send(Authenticate, { tenant, username, password, clientIp });
-        } catch (error) {
-          if (!isAuthenticationFailure(error)) throw error;
-          return this.flow.renderLogin(request, reply, tenant, interaction, { username, error: LOGIN_FAILED });
-        }
-        if (result.otpRequired) {
-          security.setPendingLogin(reply, tenant, { interactionId, userId: result.user.id, username: result.user.username });
-          return this.flow.renderLogin(request, reply, tenant, interaction, { username: result.user.username, otpRequired: true });
-        }
-        authenticated = { userId: result.user.id, amr: result.amr, acr: result.acr };
-      }
-
-      const created = await this.flow.messaging.send(CreateSession, { tenant, ...authenticated });
-      security.setSession(reply, tenant, created.sessionId, created.expiresAt);
-      const { session } = await this.flow.messaging.send(GetSession, { tenant, sessionId: created.sessionId });
-      if (!session) throw new ContractError('internal', 'the new session is gone');
-      return await this.flow.proceed(request, reply, tenant, interaction, { sessionId: created.sessionId, summary: session }, { fresh: true, afterPost: true });
+      const outcome = await this.flow.signIn(request, reply, tenant, form, interactionId);
+      if (outcome.kind === 'form') return this.flow.renderLogin(request, reply, tenant, interaction, outcome.page);
+      return await this.flow.proceed(request, reply, tenant, interaction, outcome.session, { fresh: true, afterPost: true });
     } catch (error) {
       return this.flow.renderError(reply, tenant, error);
     }
@@ -209,9 +172,3 @@ ${hiddenFields(csrfToken)}<input type="hidden" name="client_id" value="${clientI
     }
   }
 }
-
-/** ADR 0009: every sign-in failure is `invalid_grant`; a value outside the contract is `invalid_request`. */
-function isAuthenticationFailure(error: unknown): boolean {
-  return ContractError.is(error, 'invalid_grant') || ContractError.is(error, 'invalid_request');
-}
-

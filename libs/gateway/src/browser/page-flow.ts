@@ -1,14 +1,17 @@
 import {
   ACR_PASSWORD,
   ACR_PASSWORD_AND_OTP,
+  Authenticate,
   type AuthenticatedSubject,
   type AuthorizationInteraction,
   CheckConsent,
   CompleteAuthorization,
   ContractError,
+  CreateSession,
   GetInteraction,
   GetSession,
   type SessionSummary,
+  VerifyOtp,
 } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Inject, Injectable } from '@nestjs/common';
@@ -21,8 +24,9 @@ import type { Html } from '../pages/html.js';
 import { loginPage } from '../pages/login.js';
 import { redirectAfterPost, sendPage } from '../pages/reply.js';
 import { GatewayTenants } from '../tenants.js';
-import { PageSecurity, sidOf } from './page-security.js';
+import { clientIpOf, PageSecurity, sidOf } from './page-security.js';
 import { consentNeeded, reauthenticationReason } from './session-rules.js';
+import { type Continuation, continuationKey, signInFormId } from './sign-in.js';
 
 /** A failure a person sees as an error page (never a redirect). */
 export class PageFailure extends Error {
@@ -47,6 +51,16 @@ export interface BrowserSession {
   sessionId: string;
   summary: SessionSummary;
 }
+
+/** What the login form shows again (a failure, or the `otp` step). */
+export interface LoginFormState {
+  username?: string;
+  error?: string;
+  otpRequired?: boolean;
+}
+
+/** The result of a login POST: a new session, or the form again. */
+export type SignInOutcome = { kind: 'signed-in'; session: BrowserSession } | { kind: 'form'; page: LoginFormState };
 
 /**
  * The steps the authorization, login and consent endpoints share (ADR 0013): look the interaction and
@@ -84,6 +98,51 @@ export class PageFlow {
     if (!sessionId) return null;
     const { session } = await this.messaging.send(GetSession, { tenant, sessionId });
     return session ? { sessionId, summary: session } : null;
+  }
+
+  /**
+   * The login POST after its CSRF check: `username` + `password` (identity `authenticate`), then `otp`
+   * when the account has a second factor (`verify-otp`; who passed the password step is the signed
+   * `login` cookie bound to `pendingKey`, never a form field), then a session and its cookie. Every
+   * failure shows the same message (ADR 0009: no user enumeration).
+   */
+  async signIn(request: FastifyRequest, reply: FastifyReply, tenant: string, form: Record<string, string>, pendingKey: string): Promise<SignInOutcome> {
+    const clientIp = clientIpOf(request);
+    let authenticated: { userId: string; amr: ('pwd' | 'otp')[]; acr: 'urn:latchkey:loa:1' | 'urn:latchkey:loa:2' };
+    if (form[FIELDS.otp] !== undefined) {
+      const pending = this.security.pendingLogin(request, tenant, pendingKey);
+      if (!pending) return { kind: 'form', page: { error: LOGIN_FAILED } };
+      const code = form[FIELDS.otp].replace(/\s+/g, '');
+      try {
+        const verified = await this.messaging.send(VerifyOtp, { tenant, userId: pending.userId, code, clientIp });
+        authenticated = { userId: pending.userId, amr: verified.amr, acr: verified.acr };
+      } catch (error) {
+        if (!isAuthenticationFailure(error)) throw error;
+        return { kind: 'form', page: { username: pending.username, otpRequired: true, error: OTP_FAILED } };
+      }
+      this.security.clearPendingLogin(reply, tenant);
+    } else {
+      const username = (form[FIELDS.username] ?? '').trim();
+      const password = form[FIELDS.password] ?? '';
+      if (!username || !password) return { kind: 'form', page: { username, error: LOGIN_FAILED } };
+      let result;
+      try {
+        result = await this.messaging.send(Authenticate, { tenant, username, password, clientIp });
+      } catch (error) {
+        if (!isAuthenticationFailure(error)) throw error;
+        return { kind: 'form', page: { username, error: LOGIN_FAILED } };
+      }
+      if (result.otpRequired) {
+        this.security.setPendingLogin(reply, tenant, { interactionId: pendingKey, userId: result.user.id, username: result.user.username });
+        return { kind: 'form', page: { username: result.user.username, otpRequired: true } };
+      }
+      authenticated = { userId: result.user.id, amr: result.amr, acr: result.acr };
+    }
+    const created = await this.messaging.send(CreateSession, { tenant, ...authenticated });
+    this.security.setSession(reply, tenant, created.sessionId, created.expiresAt);
+    const { session } = await this.messaging.send(GetSession, { tenant, sessionId: created.sessionId });
+    if (!session) throw new ContractError('internal', 'the new session is gone');
+    return { kind: 'signed-in', session: { sessionId: created.sessionId, summary: session } };
   }
 
   /**
@@ -148,6 +207,22 @@ export class PageFlow {
     return sendPage(reply, page, { status: options.status ?? 200, formActionTargets: [interaction.redirectUri] });
   }
 
+  /** The login form of a sign-in outside an authorization request (device, account); ends at this gateway. */
+  renderSignIn(request: FastifyRequest, reply: FastifyReply, tenant: string, continuation: Continuation, clientName: string, state: LoginFormState = {}): FastifyReply {
+    const csrfToken = this.security.formToken(request, reply, tenant, signInFormId(continuation));
+    const page = loginPage({
+      tenantName: this.tenants.displayName(tenant),
+      clientName,
+      action: `/t/${tenant}/signin`,
+      csrfToken,
+      interactionId: continuationKey(continuation),
+      ...(state.username !== undefined ? { username: state.username } : {}),
+      ...(state.error !== undefined ? { error: state.error } : {}),
+      ...(state.otpRequired ? { otpRequired: true } : {}),
+    });
+    return sendPage(reply, page);
+  }
+
   renderConsent(request: FastifyRequest, reply: FastifyReply, tenant: string, interaction: AuthorizationInteraction, session: BrowserSession): FastifyReply {
     const csrfToken = this.security.formToken(request, reply, tenant, interaction.interactionId);
     const page = consentPage({
@@ -184,6 +259,11 @@ export class PageFlow {
 export function subjectOf(session: BrowserSession): AuthenticatedSubject {
   const { summary } = session;
   return { userId: summary.user.id, authTime: summary.authTime, amr: summary.amr, acr: summary.acr, sessionId: sidOf(session.sessionId) };
+}
+
+/** ADR 0009: every sign-in failure is `invalid_grant`; a value outside the contract is `invalid_request`. */
+function isAuthenticationFailure(error: unknown): boolean {
+  return ContractError.is(error, 'invalid_grant') || ContractError.is(error, 'invalid_request');
 }
 
 /** Words for people for every failure of the page endpoints. */

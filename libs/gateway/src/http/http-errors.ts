@@ -13,6 +13,11 @@ const OAUTH_STATUS: Partial<Record<ErrorCode, number>> = {
   invalid_scope: 400,
   invalid_target: 400,
   unsupported_token_type: 400,
+  // RFC 8628 §3.5: the device access token errors are 400 at the token endpoint.
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
+  access_denied: 400,
 };
 
 const PROBLEM_STATUS: Record<ErrorCode, number> = {
@@ -24,6 +29,7 @@ const PROBLEM_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   unavailable: 503,
   internal: 500,
+  unsupported_response_type: 400,
 };
 
 const TITLES: Record<number, string> = {

@@ -1,4 +1,4 @@
-import { IntrospectToken, IssueToken, RevokeToken } from '@latchkey/contracts';
+import { DeviceAuthorization, IntrospectToken, IssueToken, RevokeToken } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
@@ -24,6 +24,20 @@ export class TokenController {
     const { grant_type: grantType, ...parameters } = rest;
     if (!grantType) throw new HttpFailure(400, 'invalid_request', 'grant_type is required');
     const response = await this.messaging.send(IssueToken, { tenant, grantType, client, parameters });
+    noStore(reply);
+    return response;
+  }
+
+  /**
+   * RFC 8628 §3.1: the client authenticates as at the token endpoint (a public client with its
+   * `client_id`); the token service checks it may use the device grant and the scope.
+   */
+  @Post('device_authorization')
+  @HttpCode(200)
+  async deviceAuthorization(@Param('tenant') tenant: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    this.tenants.issuer(tenant);
+    const { client, rest } = extractClientAuthentication(authorization, formParams(body));
+    const response = await this.messaging.send(DeviceAuthorization, { tenant, client, parameters: rest.scope !== undefined ? { scope: rest.scope } : {} });
     noStore(reply);
     return response;
   }

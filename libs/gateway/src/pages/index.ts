@@ -7,3 +7,4 @@ export * from './layout.js';
 export * from './login.js';
 export * from './reply.js';
 export * from './scopes.js';
+export * from './account.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { otpConfirmPage, otpDonePage, otpStartPage } from './account.js';
 import { consentPage } from './consent.js';
 import { deviceConfirmPage, deviceDonePage, deviceVerificationPage, formatUserCode, normalizeUserCode } from './device.js';
 import { errorPage, loggedOutPage } from './error.js';
@@ -178,5 +179,24 @@ describe('errorPage and loggedOutPage', () => {
 
   it('signed out', () => {
     expect(render(loggedOutPage({ tenantName: 'Demo' }))).toContain('<h1>Signed out</h1>');
+  });
+});
+
+describe('account one-time-code pages', () => {
+  it('shows the secret and the otpauth URI as text, escaped, with a labelled code field', () => {
+    const page = otpConfirmPage({ action: '/t/demo/account/otp', csrfToken: 'tok', secret: 'JBSWY3DPEHPK3PXP', otpauthUri: 'otpauth://totp/Demo:adam?secret=JBSWY3DPEHPK3PXP&x="<' });
+    expectForm(page, '/t/demo/account/otp', 'tok');
+    expectLabelled(page);
+    expect(render(page)).toContain('JBSWY3DPEHPK3PXP');
+    expect(render(page)).toContain('&amp;x=&quot;&lt;');
+    expect(inputNamed(page, 'otp')?.attrs.autocomplete).toBe('one-time-code');
+    expect(inputNamed(page, 'step')?.attrs.value).toBe('confirm');
+  });
+
+  it('starts with a button only, and ends without a form', () => {
+    const start = otpStartPage({ username: 'adam', action: '/t/demo/account/otp', csrfToken: 'tok' });
+    expectForm(start, '/t/demo/account/otp', 'tok');
+    expect(inputNamed(start, 'step')?.attrs.value).toBe('start');
+    expect(byTag(otpDonePage({ alreadyEnrolled: false }), 'form')).toEqual([]);
   });
 });
