@@ -14,6 +14,11 @@ bootOrExit(async () => {
     tenants: context.tenants,
     database: context.database,
     messaging: context.messaging,
+    passwordHashing: {
+      memoryCost: context.env.PASSWORD_HASH_MEMORY_KIB,
+      timeCost: context.env.PASSWORD_HASH_ITERATIONS,
+      parallelism: context.env.PASSWORD_HASH_PARALLELISM,
+    },
     ...(kek ? { keyEncryption: KeyEncryption.fromBase64(kek) } : {}),
   });
   await runService({ name: 'identity', module, transport: context.transport, queue: 'identity', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });

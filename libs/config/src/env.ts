@@ -79,4 +79,8 @@ export const GatewayEnv = CommonEnv.extend({
 /** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */
 export const IdentityServiceEnv = DatabaseServiceEnv.extend({
   LATCHKEY_KEK: KeyEncryptionKey.optional(),
+  /** argon2id cost for new password hashes; the defaults are OWASP's baseline (19 MiB, 2 passes, 1 lane). */
+  PASSWORD_HASH_MEMORY_KIB: z.coerce.number().int().min(8_192).max(1_048_576).default(19_456),
+  PASSWORD_HASH_ITERATIONS: z.coerce.number().int().min(1).max(20).default(2),
+  PASSWORD_HASH_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
 });
