@@ -82,6 +82,10 @@ export async function startPlatform(options = {}) {
     TENANTS_FILE: options.tenantsFile ?? join(REPO_ROOT, 'config', 'tenants.dev.yaml'),
     LATCHKEY_KEK: options.kek ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: options.logLevel ?? 'warn',
+    // Tests and benchmarks oversubscribe two cores with a dozen processes: a 1.5 s deadline (the
+    // production default) then fails healthy requests. A stopped service is still detected at once
+    // (NATS answers "no responders"), so the resilience tests are unaffected.
+    NATS_REQUEST_TIMEOUT_MS: process.env.NATS_REQUEST_TIMEOUT_MS ?? '5000',
     ...options.env,
   };
   const log = options.log ?? 'ignore';

@@ -18,7 +18,11 @@ export class ContractClient {
     private readonly options: ContractClientOptions,
   ) {}
 
-  async send<C extends RequestContract>(contract: C, request: RequestOf<C>): Promise<ReplyOf<C>> {
+  /**
+   * `timeoutMs` overrides the default for operations that are slow by design (a password hash) and
+   * must not be cut short under load; an absent service still answers "no responders" at once.
+   */
+  async send<C extends RequestContract>(contract: C, request: RequestOf<C>, options: { timeoutMs?: number } = {}): Promise<ReplyOf<C>> {
     const parsed = contract.request.safeParse(request);
     // A request outside the contract (e.g. a parameter longer than any valid value) is the caller's
     // `invalid_request`, as it would be on the handler's side, not an unexpected failure.
@@ -26,7 +30,7 @@ export class ContractClient {
     const payload = parsed.data;
     let raw: unknown;
     try {
-      raw = await firstValueFrom(this.proxy.send(contract.subject, payload).pipe(timeout(this.options.requestTimeoutMs)));
+      raw = await firstValueFrom(this.proxy.send(contract.subject, payload).pipe(timeout(options.timeoutMs ?? this.options.requestTimeoutMs)));
     } catch (error) {
       throw toContractError(error, contract.subject);
     }

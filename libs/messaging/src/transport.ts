@@ -17,9 +17,13 @@ const NATS_CONNECTION = {
   noAsyncTraces: true,
 };
 
+/** NATS's own bound on a request; each call's deadline is set by ContractClient (its timeout option). */
+const NATS_REQUEST_CEILING_MS = 30_000;
+
 export function createClientProxy(transport: TransportConfig, requestTimeoutMs: number): ClientProxy {
   if (transport.kind === 'in-process') return new InProcessClient(transport.broker);
-  return new NatsRequestClient({ servers: transport.servers, name: `${transport.name}-client`, ...NATS_CONNECTION }, requestTimeoutMs) as unknown as ClientProxy;
+  const ceiling = Math.max(requestTimeoutMs, NATS_REQUEST_CEILING_MS);
+  return new NatsRequestClient({ servers: transport.servers, name: `${transport.name}-client`, ...NATS_CONNECTION }, ceiling) as unknown as ClientProxy;
 }
 
 /** The options a service boots its microservice with; `queue` makes replicas share the work. */

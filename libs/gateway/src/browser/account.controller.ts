@@ -82,7 +82,7 @@ export class AccountController {
       if (form.step !== OTP_STEPS.confirm) throw new PageFailure(400, 'Bad request', 'The form could not be read. Go back and try again.');
       const code = (form[FIELDS.otp] ?? '').replace(/\s+/g, '');
       try {
-        await this.flow.messaging.send(ConfirmOtp, { tenant, userId, code, clientIp: clientIpOf(request) });
+        await this.flow.messaging.send(ConfirmOtp, { tenant, userId, code, clientIp: clientIpOf(request) }, { timeoutMs: 10_000 });
       } catch (error) {
         if (!ContractError.is(error, 'invalid_grant') && !ContractError.is(error, 'invalid_request')) throw error;
         return sendPage(reply, otpConfirmPage({ tenantName, action, csrfToken, error: CODE_FAILED }));

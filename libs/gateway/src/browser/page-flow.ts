@@ -28,6 +28,9 @@ import { clientIpOf, PageSecurity, sidOf } from './page-security.js';
 import { consentNeeded, reauthenticationReason } from './session-rules.js';
 import { type Continuation, continuationKey, signInFormId } from './sign-in.js';
 
+/** A password check is slow by design (argon2id) and queues under load: give it longer than the default. */
+const CREDENTIAL_CHECK = { timeoutMs: 10_000 };
+
 /** A failure a person sees as an error page (never a redirect). */
 export class PageFailure extends Error {
   constructor(
@@ -114,7 +117,7 @@ export class PageFlow {
       if (!pending) return { kind: 'form', page: { error: LOGIN_FAILED } };
       const code = form[FIELDS.otp].replace(/\s+/g, '');
       try {
-        const verified = await this.messaging.send(VerifyOtp, { tenant, userId: pending.userId, code, clientIp });
+        const verified = await this.messaging.send(VerifyOtp, { tenant, userId: pending.userId, code, clientIp }, CREDENTIAL_CHECK);
         authenticated = { userId: pending.userId, amr: verified.amr, acr: verified.acr };
       } catch (error) {
         if (!isAuthenticationFailure(error)) throw error;
@@ -127,7 +130,7 @@ export class PageFlow {
       if (!username || !password) return { kind: 'form', page: { username, error: LOGIN_FAILED } };
       let result;
       try {
-        result = await this.messaging.send(Authenticate, { tenant, username, password, clientIp });
+        result = await this.messaging.send(Authenticate, { tenant, username, password, clientIp }, CREDENTIAL_CHECK);
       } catch (error) {
         if (!isAuthenticationFailure(error)) throw error;
         return { kind: 'form', page: { username, error: LOGIN_FAILED } };
