@@ -4,7 +4,8 @@
 // listens on the registered ports.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import { type E2eEnvironment, http, startE2eEnvironment } from './support/platform.js';
 
 const WEB = { id: 'demo-web', secret: 'demo-web-secret', redirectUri: 'http://localhost:8080/callback' };
@@ -17,10 +18,7 @@ let browser: Browser;
 beforeAll(async () => {
   [env, browser] = await Promise.all([
     startE2eEnvironment(),
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    }),
+    launchChromium(),
   ]);
   issuer = env.platform.issuer('demo');
 }, 90_000);

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import pg from 'pg';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import { decideDevice, devTenants, headingOf, tenantsYaml } from './support/device.js';
 import { formOf, HttpBrowser } from './support/http-browser.js';
 import { type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
@@ -26,10 +27,7 @@ beforeAll(async () => {
   tenantsFile = writeTenantsFile(tenantsYaml(tenants));
   [env, browser] = await Promise.all([
     startE2eEnvironment({ tenantsFile: tenantsFile.path }),
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    }),
+    launchChromium(),
   ]);
   issuer = env.platform.issuer('demo');
 }, 90_000);
