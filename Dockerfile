@@ -59,6 +59,7 @@ RUN set -eu; \
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     LOG_LEVEL=info \
     HOST=0.0.0.0 \
     PORT=3000 \

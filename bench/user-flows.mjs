@@ -132,8 +132,8 @@ export async function argon2Parameters(repoRoot, databaseUrl) {
   const body = /DEFAULT_PASSWORD_HASHING[^=]*=\s*\{([^}]*)\}/.exec(source)?.[1] ?? '';
   const value = (name) => /\d[\d_]*/.exec(new RegExp(`${name}\\s*:\\s*([\\d_]+)`).exec(body)?.[1] ?? '')?.[0]?.replace(/_/g, '');
   const defaults = { memoryCost: value('memoryCost'), timeCost: value('timeCost'), parallelism: value('parallelism') };
-  const main = readFileSync(join(repoRoot, 'apps/identity/src/main.ts'), 'utf8');
-  const overridden = /passwordHashing/.test(main);
+  // The identity service takes its cost from PASSWORD_HASH_* when set (libs/config IdentityServiceEnv).
+  const overridden = ['PASSWORD_HASH_MEMORY_KIB', 'PASSWORD_HASH_ITERATIONS', 'PASSWORD_HASH_PARALLELISM'].some((name) => process.env[name]);
   let stored;
   const db = new pg.Client({ connectionString: databaseUrl });
   try {

@@ -435,7 +435,7 @@ function reportFlows({ results, busyBefore, argon2 }) {
   const same = stored && stored.memoryCost === defaults.memoryCost && stored.timeCost === defaults.timeCost && stored.parallelism === defaults.parallelism;
   log(
     `argon2id in force: m=${defaults.memoryCost} KiB (${(defaults.memoryCost / 1024).toFixed(0)} MiB), t=${defaults.timeCost}, p=${defaults.parallelism}: the code defaults ` +
-      `(DEFAULT_PASSWORD_HASHING, ${argon2.file}); ${argon2.overridden ? 'apps/identity/src/main.ts mentions passwordHashing: CHECK whether it overrides them' : 'apps/identity/src/main.ts passes no override'}; ` +
+      `(DEFAULT_PASSWORD_HASHING, ${argon2.file}); ${argon2.overridden ? 'PASSWORD_HASH_* set in the environment: they override the defaults' : 'no PASSWORD_HASH_* in the environment, so the defaults apply'}; ` +
       `${stored ? `adam's stored hash: ${stored.algorithm} m=${stored.memoryCost}, t=${stored.timeCost}, p=${stored.parallelism}${same ? ' (the same)' : ' (DIFFERENT: verification uses the stored parameters)'}` : "adam's stored hash could not be read"}`,
   );
 

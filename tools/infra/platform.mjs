@@ -86,6 +86,8 @@ export async function startPlatform(options = {}) {
     // production default) then fails healthy requests. A stopped service is still detected at once
     // (NATS answers "no responders"), so the resilience tests are unaffected.
     NATS_REQUEST_TIMEOUT_MS: process.env.NATS_REQUEST_TIMEOUT_MS ?? '5000',
+    // glibc gives each thread its own malloc arena; Node's few threads need no more than two (as in the image).
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     ...options.env,
   };
   const log = options.log ?? 'ignore';
