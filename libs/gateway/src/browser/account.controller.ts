@@ -26,8 +26,7 @@ export class AccountController {
 
   @Post('signin')
   async signIn(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       const continuation = parseContinuation(form[FIELDS.interaction]);
       if (!continuation || !this.flow.security.verifyPost(request, tenant, signInFormId(continuation), form).ok) throw CSRF_REFUSED;
@@ -38,30 +37,24 @@ export class AccountController {
       if (lookup) return this.flow.renderSignIn(request, reply, tenant, continuation, lookup.clientName, outcome.page);
       const csrfToken = this.flow.security.formToken(request, reply, tenant, 'device');
       return sendPage(reply, deviceVerificationPage({ tenantName: this.flow.tenants.displayName(tenant), action: `/t/${tenant}/device`, csrfToken, error: CODE_NOT_VALID }));
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** TOTP enrolment of the signed-in person (sign in first when there is no session). */
   @Get('account/otp')
   async otpForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const session = await this.flow.session(request, tenant);
       if (!session) return this.flow.renderSignIn(request, reply, tenant, ACCOUNT, ACCOUNT_NAME);
       const csrfToken = this.flow.security.formToken(request, reply, tenant, OTP_FORM);
       return sendPage(reply, otpStartPage({ tenantName: this.flow.tenants.displayName(tenant), username: session.summary.user.username, action: `/t/${tenant}/account/otp`, csrfToken }));
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** `step=start` → identity `enrol-otp` (secret shown once); `step=confirm` + `otp` → `confirm-otp`. */
   @Post('account/otp')
   async otp(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       if (!this.flow.security.verifyPost(request, tenant, OTP_FORM, form).ok) throw CSRF_REFUSED;
       const session = await this.flow.session(request, tenant);
@@ -88,8 +81,6 @@ export class AccountController {
         return sendPage(reply, otpConfirmPage({ tenantName, action, csrfToken, error: CODE_FAILED }));
       }
       return sendPage(reply, otpDonePage({ tenantName, alreadyEnrolled: false }));
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 }

@@ -35,8 +35,7 @@ export class AuthorizeController {
   /** RFC 6749 §4.1.1; the token service validates, the gateway carries the person through. */
   @Get('oauth2/authorize')
   async authorize(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const parameters = singleValuedQuery(request.url);
       // A ContractError here (unknown client, redirect URI not registered) is an error page: no redirect.
       const begun = await this.flow.messaging.send(BeginAuthorization, { tenant, parameters });
@@ -45,21 +44,16 @@ export class AuthorizeController {
       }
       const { outcome: _outcome, ...interaction } = begun;
       return await this.flow.proceed(request, reply, tenant, interaction, await this.flow.session(request, tenant), { fresh: false, afterPost: false });
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Back to the login form of a pending interaction. */
   @Get('login')
   async loginForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const interaction = await this.flow.interaction(tenant, singleValuedQuery(request.url)[FIELDS.interaction]);
       return this.flow.renderLogin(request, reply, tenant, interaction, { username: interaction.loginHint });
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /**
@@ -69,8 +63,7 @@ export class AuthorizeController {
    */
   @Post('login')
   async login(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       const interactionId = form[FIELDS.interaction] ?? '';
       if (!this.flow.security.verifyPost(request, tenant, interactionId, form).ok) throw CSRF_REFUSED;
@@ -78,30 +71,24 @@ export class AuthorizeController {
       const outcome = await this.flow.signIn(request, reply, tenant, form, interactionId);
       if (outcome.kind === 'form') return this.flow.renderLogin(request, reply, tenant, interaction, outcome.page);
       return await this.flow.proceed(request, reply, tenant, interaction, outcome.session, { fresh: true, afterPost: true });
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** The consent page of a pending interaction (after the login POST, 303 here). */
   @Get('consent')
   async consentForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const interaction = await this.flow.interaction(tenant, singleValuedQuery(request.url)[FIELDS.interaction]);
       const session = await this.flow.session(request, tenant);
       if (!session) return this.flow.renderLogin(request, reply, tenant, interaction, { username: interaction.loginHint });
       return this.flow.renderConsent(request, reply, tenant, interaction, session);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Allow → code (consent remembered for this client and user); Deny → `access_denied`. */
   @Post('consent')
   async consent(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       const interactionId = form[FIELDS.interaction] ?? '';
       if (!this.flow.security.verifyPost(request, tenant, interactionId, form).ok) throw CSRF_REFUSED;
@@ -118,16 +105,13 @@ export class AuthorizeController {
         if (ContractError.is(error, 'invalid_request')) return this.flow.renderLogin(request, reply, tenant, interaction, { username: session.summary.user.username });
         throw error;
       }
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** A confirmation form to withdraw the signed-in person's consent to one app. */
   @Get('consent/revoke')
   async revokeForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const clientId = singleValuedQuery(request.url).client_id;
       const session = await this.flow.session(request, tenant);
       if (!session) throw new PageFailure(401, 'Not signed in', 'Sign in to an app of this organisation first.');
@@ -144,16 +128,13 @@ ${hiddenFields(csrfToken)}<input type="hidden" name="client_id" value="${clientI
 </form>`,
       });
       return sendPage(reply, page);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Withdraws consent (token `revoke-consent`: the client's refresh-token families die with it). */
   @Post('consent/revoke')
   async revoke(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       if (!this.flow.security.verifyPost(request, tenant, REVOKE_FORM, form).ok) throw CSRF_REFUSED;
       const session = await this.flow.session(request, tenant);
@@ -167,8 +148,6 @@ ${hiddenFields(csrfToken)}<input type="hidden" name="client_id" value="${clientI
         body: html`<p role="status">The app no longer has the access you gave it. It will ask again next time.</p>`,
       });
       return sendPage(reply, page);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 }

@@ -31,44 +31,34 @@ export class DeviceController {
   /** The code-entry page, pre-filled from `verification_uri_complete` (`?user_code=`). */
   @Get()
   entry(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const userCode = singleValuedQuery(request.url)[FIELDS.userCode];
       return this.renderEntry(request, reply, tenant, userCode !== undefined && userCode.length <= MAX_TYPED_CODE ? userCode : undefined);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** The typed code: looked up, then sign-in (no session) or the confirmation page. */
   @Post()
   async submit(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       if (!this.flow.security.verifyPost(request, tenant, ENTRY_FORM, form).ok) throw CSRF_REFUSED;
       return await this.continueWith(request, reply, tenant, form[FIELDS.userCode] ?? '');
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Where the stand-alone sign-in comes back to (303 after its POST). */
   @Get('confirm')
   async confirmForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       return await this.continueWith(request, reply, tenant, singleValuedQuery(request.url)[FIELDS.userCode] ?? '');
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Allow → approve with the session's subject; Deny → deny. Then the done page. */
   @Post('confirm')
   async confirm(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       const continuation = deviceContinuation(form[FIELDS.userCode] ?? '');
       if (!continuation || continuation.kind !== 'device' || !this.flow.security.verifyPost(request, tenant, confirmFormId(continuation.userCode), form).ok) throw CSRF_REFUSED;
@@ -87,9 +77,7 @@ export class DeviceController {
         throw error;
       }
       return sendPage(reply, deviceDonePage({ tenantName: this.flow.tenants.displayName(tenant), approved: decision === DECISIONS.allow }));
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   /** Looks the code up; a miss is the entry page with the one message; else sign-in or confirmation. */

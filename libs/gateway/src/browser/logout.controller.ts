@@ -33,26 +33,20 @@ export class LogoutController {
 
   @Get('logout')
   async get(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       return await this.logout(tenant, singleValuedQuery(request.url), false, request, reply);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   @Post('logout')
   async post(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    try {
-      this.flow.tenants.get(tenant);
+    return this.flow.page(reply, tenant, async () => {
       const form = this.flow.formOf(body);
       // The confirmation form of this page carries a CSRF token; a relying party's POST does not.
       const confirmed = form[FIELDS.csrf] !== undefined;
       if (confirmed && !this.flow.security.verifyPost(request, tenant, LOGOUT_FORM, form).ok) throw CSRF_REFUSED;
       return await this.logout(tenant, form, confirmed, request, reply);
-    } catch (error) {
-      return this.flow.renderError(reply, tenant, error);
-    }
+    });
   }
 
   private async logout(tenant: string, params: Record<string, string>, confirmed: boolean, request: FastifyRequest, reply: FastifyReply) {

@@ -240,6 +240,19 @@ export class PageFlow {
     return sendPage(reply, page, { formActionTargets: [interaction.redirectUri] });
   }
 
+  /**
+   * Runs a page handler of a known tenant; whatever it throws becomes the error page. Every page route
+   * goes through here, so none can answer with a stack trace or forget the tenant check.
+   */
+  async page(reply: FastifyReply, tenant: string, handle: () => Promise<FastifyReply>): Promise<FastifyReply> {
+    try {
+      this.tenants.get(tenant);
+      return await handle();
+    } catch (error) {
+      return this.renderError(reply, tenant, error);
+    }
+  }
+
   /** An error page for anything a page handler throws: never a stack trace, never a redirect. */
   renderError(reply: FastifyReply, tenant: string, error: unknown): FastifyReply {
     const failure = pageFailureOf(error);
