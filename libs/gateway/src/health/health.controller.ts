@@ -1,10 +1,14 @@
-import { TokenHealth } from '@latchkey/contracts';
+import { IdentityHealth, TokenHealth } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 
-/** The services the gateway cannot serve without. */
-const REQUIRED = [TokenHealth] as const;
+/**
+ * The services the gateway cannot serve without: tokens, and identity for every sign-in page. Without
+ * identity here, `/readyz` said ready while sign-in still answered 503 (identity boots later: it
+ * hashes the tenants file's passwords first).
+ */
+const REQUIRED = [TokenHealth, IdentityHealth] as const;
 
 @Controller()
 export class HealthController {
