@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CLIENT_AUTHENTICATION_METHODS, ClientId, ClientJwks, ScopeToken, TenantId } from '@latchkey/contracts';
+import { CLIENT_AUTHENTICATION_METHODS, ClientId, ClientJwks, DeviceType, ScopeToken, TenantId } from '@latchkey/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './env.js';
@@ -78,6 +78,19 @@ export const DeviceConfig = z.strictObject({
 });
 export type DeviceConfig = z.output<typeof DeviceConfig>;
 
+/** What a kind of device may do as an OAuth client (client_id = its device id). */
+export const DeviceTypeConfig = z.strictObject({
+  type: DeviceType,
+  displayName: z.string().max(200).optional(),
+  /** The scopes a device of this type may get with client_credentials (none unless listed). */
+  scopes: z.array(ScopeToken).default([]),
+  /** Very constrained devices that cannot sign may use a generated shared secret (stored hashed). Off by default. */
+  sharedSecret: z.boolean().default(false),
+  /** Device tokens' lifetime (default: the tenant's). */
+  accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+});
+export type DeviceTypeConfig = z.output<typeof DeviceTypeConfig>;
+
 export const TenantConfig = z.strictObject({
   id: TenantId,
   displayName: z.string().min(1).max(200).optional(),
@@ -85,6 +98,7 @@ export const TenantConfig = z.strictObject({
   signingAlg: z.enum(['ES256']).default('ES256'),
   clients: z.array(ClientConfig).default([]),
   users: z.array(UserConfig).default([]),
+  deviceTypes: z.array(DeviceTypeConfig).default([]),
   devices: z.array(DeviceConfig).default([]),
 });
 export type TenantConfig = z.output<typeof TenantConfig>;
@@ -96,7 +110,7 @@ export const TenantsFile = z
     file.tenants.forEach((tenant, index) => {
       if (seen.has(tenant.id)) ctx.addIssue({ code: 'custom', path: ['tenants', index, 'id'], message: `duplicate tenant ${tenant.id}` });
       seen.add(tenant.id);
-      for (const [field, key] of [['clients', 'clientId'], ['users', 'username'], ['devices', 'serial']] as const) {
+      for (const [field, key] of [['clients', 'clientId'], ['users', 'username'], ['deviceTypes', 'type'], ['devices', 'serial']] as const) {
         const names = tenant[field].map((entry) => (entry as unknown as Record<string, string>)[key]);
         const duplicate = names.find((name, i) => names.indexOf(name) !== i);
         if (duplicate) ctx.addIssue({ code: 'custom', path: ['tenants', index, field], message: `duplicate ${key} ${duplicate}` });

@@ -4,3 +4,4 @@ export * from './common.js';
 export * from './health.js';
 export * from './token/index.js';
 export * from './identity/index.js';
+export * from './device/index.js';

@@ -8,3 +8,4 @@ export * from './service-health.js';
 export * from './service-runtime.js';
 export * from './health.handler.js';
 export * from './nats-subject-server.js';
+export * from './event-stream.js';

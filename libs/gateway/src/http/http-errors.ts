@@ -29,6 +29,7 @@ const PROBLEM_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   unavailable: 503,
   internal: 500,
+  rate_limited: 429,
   unsupported_response_type: 400,
 };
 
@@ -42,6 +43,7 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

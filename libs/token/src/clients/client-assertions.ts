@@ -1,34 +1,9 @@
 import { issuerOf } from '@latchkey/config';
-import type { ClientJwk } from '@latchkey/contracts';
-import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { checkAssertionClaims, readUnverifiedAssertion, verifyAssertionSignature } from '@latchkey/crypto';
 import type { TokenDatabase } from '../token.prisma.js';
 import type { Clock } from '../tokens/access-tokens.js';
-import { checkAssertionClaims } from './assertion-claims.js';
 import type { ClientRepository } from './client.repository.js';
 import type { OAuthClient } from './oauth-client.js';
-
-/**
- * The JWS algorithms a registered key verifies: its own, never another's, never `none` or HMAC
- * (RFC 8725 §3.1, §3.2). EC P-256 → ES256, Ed25519 → EdDSA (or its fully-specified name), RSA →
- * RS256 unless the key declares PS256.
- */
-export function algorithmsOf(jwk: ClientJwk): string[] {
-  switch (jwk.kty) {
-    case 'EC':
-      return ['ES256'];
-    case 'OKP':
-      return ['EdDSA', 'Ed25519'];
-    case 'RSA':
-      return [jwk.alg ?? 'RS256'];
-  }
-}
-
-/** Keys of the client that may have signed an assertion with this header. */
-export function candidateKeys(keys: readonly ClientJwk[], header: { alg?: unknown; kid?: unknown }): ClientJwk[] {
-  if (typeof header.alg !== 'string') return [];
-  const alg = header.alg;
-  return keys.filter((key) => algorithmsOf(key).includes(alg) && (header.kid === undefined || key.kid === header.kid));
-}
 
 export interface ClientAssertionOptions {
   /** Longest `exp - now` accepted (default 300 s). */
@@ -53,24 +28,19 @@ export class ClientAssertions {
 
   /** The authenticated client, or null (the caller answers `invalid_client`). */
   async authenticate(tenant: string, assertion: string, claimedClientId: string | undefined): Promise<OAuthClient | null> {
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    let unverified: ReturnType<typeof decodeJwt>;
-    try {
-      header = decodeProtectedHeader(assertion);
-      unverified = decodeJwt(assertion);
-    } catch {
-      return null;
-    }
+    const read = readUnverifiedAssertion(assertion);
+    if (!read) return null;
+    const { header, claims: unverified } = read;
     // RFC 7523 §3 item 2: the client is the subject; a client_id sent alongside must agree (RFC 7521 §4.2).
     const clientId = claimedClientId ?? unverified.sub;
     if (typeof clientId !== 'string' || (claimedClientId !== undefined && unverified.sub !== claimedClientId)) return null;
     const client = await this.clients.find(tenant, clientId);
     if (!client || !client.authMethods.includes('private_key_jwt') || !client.jwks) return null;
 
-    const payload = await this.verifySignature(assertion, header, client.jwks.keys);
-    if (!payload) return null;
+    const verified = await verifyAssertionSignature(assertion, header, client.jwks.keys);
+    if (!verified) return null;
     const issuer = issuerOf(this.publicUrl, tenant);
-    const checked = checkAssertionClaims(payload, {
+    const checked = checkAssertionClaims(verified.claims, {
       clientId: client.clientId,
       audiences: [`${issuer}/oauth2/token`, issuer],
       now: Math.floor(this.clock() / 1000),
@@ -84,23 +54,6 @@ export class ClientAssertions {
       skipDuplicates: true,
     });
     return count === 1 ? client : null;
-  }
-
-  private async verifySignature(assertion: string, header: { alg?: unknown; kid?: unknown }, keys: readonly ClientJwk[]): Promise<Record<string, unknown> | null> {
-    const alg = header.alg as string;
-    for (const jwk of candidateKeys(keys, header)) {
-      try {
-        // The key is imported for exactly the header's algorithm, which is one the key allows.
-        const { alg: _declared, ...material } = jwk;
-        const key = await importJWK(material as JWK, alg);
-        const { payload } = await compactVerify(assertion, key, { algorithms: [alg] });
-        const claims: unknown = JSON.parse(new TextDecoder().decode(payload));
-        return claims !== null && typeof claims === 'object' && !Array.isArray(claims) ? (claims as Record<string, unknown>) : null;
-      } catch {
-        // Not this key (or not a valid JWS at all): try the next candidate.
-      }
-    }
-    return null;
   }
 
   /** Recorded jtis are useless once their assertion has expired. */
