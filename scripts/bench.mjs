@@ -12,6 +12,8 @@
 //          User flows: --codes N (authorization codes to exchange, default 3000)  --flow-connections N (exchanges
 //          in flight and refresh chains, default 50)  --flow-duration N (seconds of refreshes and of logins,
 //          default 8)  --login-connections N (logins in flight, default 8)  --no-user-flows
+//          Devices (bench/device-flows.mjs): device tokens with private_key_jwt (same --duration and --connections)
+//          and bulk provisioning: --bulk-devices N (default 100000)  --no-device-flows
 // Exit code: 0 when the load ran (targets missed are reported, not failed), 1 when it could not run
 // or a run had errors.
 import { spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
+import { runDeviceFlows } from '../bench/device-flows.mjs';
 import { argon2Parameters, MAX_LOGIN_CONNECTIONS, runUserFlows } from '../bench/user-flows.mjs';
 import { setup } from './setup.mjs';
 
@@ -42,6 +45,8 @@ const FLOW_CONNECTIONS = Number(option('flow-connections', 50));
 const FLOW_DURATION = Number(option('flow-duration', 8));
 const LOGIN_CONNECTIONS = Number(option('login-connections', 8));
 const USER_FLOWS = !process.argv.includes('--no-user-flows') && ONLY !== 'peer';
+const BULK_DEVICES = Number(option('bulk-devices', 100_000));
+const DEVICE_FLOWS = !process.argv.includes('--no-device-flows') && ONLY !== 'peer';
 for (const [name, value] of [
   ['duration', DURATION],
   ['connections', CONNECTIONS],
@@ -51,6 +56,7 @@ for (const [name, value] of [
   ['flow-connections', FLOW_CONNECTIONS],
   ['flow-duration', FLOW_DURATION],
   ['login-connections', LOGIN_CONNECTIONS],
+  ['bulk-devices', BULK_DEVICES],
 ]) {
   if (!Number.isFinite(value) || value < 0 || (name !== 'warmup' && value < 1)) throw new Error(`--${name} must be a positive number`);
 }
@@ -470,6 +476,36 @@ function reportFlows({ results, busyBefore, argon2 }) {
   return failures;
 }
 
+/** The third table: device tokens and bulk provisioning, Latchkey only. */
+function reportDevices(devices) {
+  const { tokens, bulk } = devices;
+  log();
+  log(`devices (Latchkey only): device tokens = client_credentials + private_key_jwt (ES256 assertion per request, client_id = device id), ${CONNECTIONS} connections, ${DURATION} s; bulk = JSON uploads of 10,000 rows to the admin API`);
+  const header = ['flow', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'ok'];
+  const rows = [['device tokens (private_key_jwt)', tokens.perSecond.toFixed(0), tokens.p50.toFixed(1), tokens.p99.toFixed(1), tokens.errors, tokens.ok]];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  log(pad(header, widths));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) log(pad(row, widths));
+  const total = [...tokens.cpu.values()].reduce((a, b) => a + b, 0);
+  log(`  CPU-ms per device token: ${[...tokens.cpu].sort((a, b) => b[1] - a[1]).map(([role, cpu]) => `${role} ${((1e3 * cpu) / Math.max(1, tokens.ok)).toFixed(2)}`).join(', ')}; total ${((1e3 * total) / Math.max(1, tokens.ok)).toFixed(2)}`);
+  const slowest = Math.max(...bulk.uploads) / 1000;
+  log();
+  log(`bulk provisioning: ${bulk.devices} devices in ${bulk.seconds.toFixed(1)} s = ${bulk.perSecond.toFixed(0)} devices/s (slowest upload of 10,000: ${slowest.toFixed(1)} s); created ${bulk.counts.created}, skipped ${bulk.counts.skipped}, rejected ${bulk.counts.rejected}`);
+  const rss = (kb) => (kb === undefined ? 'n/a' : `${mb(kb).toFixed(1)} MB`);
+  log(`device-registry RSS during the import: before ${rss(bulk.rssKb.before)}, peak ${rss(bulk.rssKb.peak)}, after ${rss(bulk.rssKb.after)}`);
+  const failures = [];
+  if (tokens.errors > 0) {
+    failures.push('device tokens');
+    log(`!!!!!!!! device tokens: ${tokens.errors} ERRORS (${tokens.errorDetail}). These figures are NOT valid. !!!!!!!!`);
+  }
+  if (bulk.counts.created !== bulk.devices) {
+    failures.push('bulk provisioning');
+    log(`!!!!!!!! bulk provisioning created ${bulk.counts.created} of ${bulk.devices} devices. These figures are NOT valid. !!!!!!!!`);
+  }
+  return failures;
+}
+
 let exitCode = 0;
 try {
   setup({ withBuild: true });
@@ -509,11 +545,34 @@ try {
       flows = { error };
     }
   }
+  let devices;
+  if (DEVICE_FLOWS && latchkey) {
+    try {
+      const registry = platform.processes.get('device-registry');
+      devices = await runDeviceFlows({
+        issuer: platform.issuer('demo'),
+        connections: CONNECTIONS,
+        duration: DURATION,
+        bulkDevices: BULK_DEVICES,
+        registryRssKb: () => rssKb(registry.pid),
+        cpu: { snapshot: cpuSnapshot, since: cpuSince },
+        log,
+      });
+      const dead = [...platform.processes].filter(([, child]) => child.exitCode !== null || child.signalCode !== null).map(([name]) => name);
+      if (dead.length) throw new Error(`Latchkey services exited during the device flows: ${dead.join(', ')}`);
+    } catch (error) {
+      devices = { error };
+    }
+  }
   const failures = report(summarize(latchkey), summarize(oidc), { busyBefore, loadAtEnd: loadavg()[0] });
   if (flows?.error) {
     log(`\n!!!!!!!! user flows could not run: ${flows.error.stack ?? flows.error.message} !!!!!!!!`);
     failures.push('user flows');
   } else if (flows) failures.push(...reportFlows(flows));
+  if (devices?.error) {
+    log(`\n!!!!!!!! device flows could not run: ${devices.error.stack ?? devices.error.message} !!!!!!!!`);
+    failures.push('device flows');
+  } else if (devices) failures.push(...reportDevices(devices));
   if (CPU_PROF_DIR) log(`\nCPU profiles of the last measured Latchkey run (profiler overhead included in its figures): ${resolve(CPU_PROF_DIR)}`);
   if (failures.length) exitCode = 1;
 } catch (error) {
