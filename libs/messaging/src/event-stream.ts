@@ -1,10 +1,18 @@
 import type { EventContract, PayloadOf } from '@latchkey/contracts';
 
-/** A durable consumer's handler: resolves to acknowledge, throws to have the event redelivered. */
+/**
+ * A durable consumer's handler: resolves to acknowledge, throws to have the event redelivered (after a
+ * delay, to this or another replica). Delivery is at least once, so a handler must be idempotent: an
+ * event whose acknowledgement was lost, or that outlived its handler's crash, comes again.
+ */
 export type DurableEventHandler = (contract: EventContract, payload: unknown) => Promise<void>;
 
 export interface DurableConsumerOptions {
-  /** The consumer's durable name: replicas of a service share it, so each event is handled once per service. */
+  /**
+   * The consumer's durable name (letters, digits, `-`, `_`): replicas of a service share it, so each event
+   * is handled once per service. A name seen for the first time starts with the events published from
+   * then on, not with the stream's history (see docs/adr/0016-transactional-outbox-for-events.md).
+   */
   durable: string;
   /** The events to receive (their payloads are validated before `handle` sees them; malformed ones are dropped). */
   contracts: readonly EventContract[];
@@ -12,6 +20,7 @@ export interface DurableConsumerOptions {
 }
 
 export interface RunningConsumer {
+  /** Stops taking events and waits for the one being handled; the durable position stays for the next start. */
   stop(): Promise<void>;
 }
 
@@ -19,13 +28,16 @@ export interface RunningConsumer {
  * Facts on JetStream (ARCHITECTURE: `latchkey.events.<service>.<event>`), as opposed to the fire-and-forget
  * `ContractClient.emit`: a publication is acknowledged by the stream and de-duplicated by its message id,
  * and a durable consumer receives every event even if it was down when it was published.
- * The distributed platform uses JetStream; the all-in-one process an in-memory equivalent.
+ * The distributed platform uses JetStream (`JetStreamEventStream`); the all-in-one process an in-memory
+ * equivalent with the same semantics (`InProcessEventStream`).
  */
 export abstract class EventStream {
   /** Publishes once per `messageId` (a retry with the same id is dropped by the stream); resolves when stored. */
   abstract publish<C extends EventContract>(contract: C, payload: PayloadOf<C>, options: { messageId: string }): Promise<void>;
   /** Publishes an already-validated payload by subject (the outbox relay, which stores subjects, not contracts). */
   abstract publishRaw(subject: string, payload: unknown, options: { messageId: string }): Promise<void>;
+  /** Resolves once the durable consumer exists, so that events published afterwards reach it. */
   abstract consume(options: DurableConsumerOptions): Promise<RunningConsumer>;
+  /** Stops this instance's consumers and releases its connection. */
   abstract close(): Promise<void>;
 }

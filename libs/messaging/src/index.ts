@@ -9,3 +9,7 @@ export * from './service-runtime.js';
 export * from './health.handler.js';
 export * from './nats-subject-server.js';
 export * from './event-stream.js';
+export { DEFAULT_REDELIVERY, EVENTS_SUBJECTS, type RedeliveryPolicy } from './event-delivery.js';
+export * from './jetstream-event-stream.js';
+export * from './in-process-event-stream.js';
+export * from './outbox-relay.js';

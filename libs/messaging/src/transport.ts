@@ -8,7 +8,8 @@ export type TransportConfig =
   | { kind: 'nats'; servers: string[]; name: string }
   | { kind: 'in-process'; broker: InProcessBroker };
 
-const NATS_CONNECTION = {
+/** How every NATS connection of a service behaves: requests, its microservice and its event stream alike. */
+export const NATS_CONNECTION = {
   // Keep trying for ever: a broker restart must heal by itself, without restarting services.
   maxReconnectAttempts: -1,
   reconnectTimeWait: 250,

@@ -1,4 +1,5 @@
 import type { PrismaPg } from '@prisma/adapter-pg';
+import type pg from 'pg';
 import { type DatabaseConfig, type DatabaseHandle, openDatabase, probeDatabase } from './database.js';
 
 export interface PrismaClientOptions {
@@ -28,6 +29,11 @@ export class ServiceDatabase<P extends PrismaLike> {
   constructor(config: DatabaseConfig, applicationName: string, createClient: (options: PrismaClientOptions) => P) {
     this.handle = openDatabase(config, applicationName);
     this.prisma = createClient({ adapter: this.handle.adapter, transactionOptions: TRANSACTION_OPTIONS });
+  }
+
+  /** The pool under the Prisma client, for what Prisma does not do (e.g. `PgOutboxStore`'s advisory locks). */
+  get pool(): pg.Pool {
+    return this.handle.pool;
   }
 
   probe() {
