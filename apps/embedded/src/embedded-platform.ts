@@ -62,7 +62,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions): P
           GatewayModule.forRoot({ tenants, publicUrl, messaging, ...(options.cookieKey ? { cookieKey: options.cookieKey } : {}) }),
           TokenModule.forRoot({ tenants, publicUrl, keyEncryption, database, messaging }),
           IdentityModule.forRoot({ tenants, database, messaging, keyEncryption, passwordHashing: options.passwordHashing }),
-          DeviceRegistryModule.forRoot({ tenants, database, messaging }),
+          DeviceRegistryModule.forRoot({ tenants, database, messaging, publicUrl }),
           DelegationModule.forRoot({ database, messaging }),
           PolicyModule.forRoot({ database, messaging }),
         ],

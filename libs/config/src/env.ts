@@ -76,6 +76,11 @@ export const GatewayEnv = CommonEnv.extend({
   LATCHKEY_GATEWAY_KEY: GatewayCookieKey.optional(),
 });
 
+/** The device registry puts `${PUBLIC_URL}/t/<tenant>/claim?code=…` in the QR codes of claim codes. */
+export const DeviceRegistryEnv = DatabaseServiceEnv.extend({
+  PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
+});
+
 /** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */
 export const IdentityServiceEnv = DatabaseServiceEnv.extend({
   LATCHKEY_KEK: KeyEncryptionKey.optional(),

@@ -1,11 +1,15 @@
 import type { DeviceConfig, TenantConfig } from '@latchkey/config';
-import { ContractError, FindUser } from '@latchkey/contracts';
+import { type Actor, ContractError, FindUser } from '@latchkey/contracts';
 import type { ContractClient } from '@latchkey/messaging';
 import { Logger } from '@nestjs/common';
-import type { DeviceDatabase } from '../device-registry.prisma.js';
+import type { Clock } from '../clock.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { recordChanges } from './device-changes.js';
+import type { DeviceStore } from './device-store.js';
 
 const RETRY_MS = 500;
 const GIVE_UP_AFTER_MS = 120_000;
+const TENANTS_FILE: Actor = { type: 'system', id: 'tenants-file' };
 
 /**
  * Brings the devices of the tenants file into the registry. Owners are named by username and
@@ -16,8 +20,9 @@ export class DeviceReconciler {
   private readonly logger = new Logger('DeviceReconciler');
 
   constructor(
-    private readonly db: DeviceDatabase,
+    private readonly store: DeviceStore,
     private readonly identity: ContractClient,
+    private readonly clock: Clock,
   ) {}
 
   async reconcile(tenants: TenantConfig[]): Promise<void> {
@@ -51,21 +56,40 @@ export class DeviceReconciler {
     return user.id;
   }
 
+  /**
+   * A declared device is created active, with its audit record and `created` event. Later starts change
+   * nothing unless the file changed (then the device follows it, audited as `updated`); its lifecycle
+   * (suspension, decommissioning) is not undone here, and a decommissioned device is left alone.
+   */
   private async upsert(tenant: string, device: DeviceConfig, ownerId: string | null): Promise<void> {
-    const data = {
+    const declared = {
       type: device.type,
       model: device.model ?? null,
       firmwareVersion: device.firmwareVersion ?? null,
       location: device.location ?? null,
-      attributes: device.attributes as object,
+      attributes: device.attributes as Prisma.InputJsonObject,
       ownerId,
       managedBy: 'config',
     };
-    // A declared device starts active; its later lifecycle (suspension, decommissioning) is not undone here.
-    await this.db.prisma.device.upsert({
-      where: { tenant_serial: { tenant, serial: device.serial } },
-      create: { tenant, serial: device.serial, status: 'active', ...data },
-      update: data,
+    const where = { tenant_serial: { tenant, serial: device.serial } };
+    const at = new Date(this.clock());
+    await this.store.write(async (tx) => {
+      // Two replicas may start at once: the one whose insert is skipped goes on as for an existing device.
+      const [created] = await tx.device.createManyAndReturn({ data: [{ tenant, serial: device.serial, status: 'active', ...declared, createdAt: at, updatedAt: at }], skipDuplicates: true });
+      if (created) {
+        await recordChanges(tx, { device: created, event: 'created', actor: TENANTS_FILE, at, toStatus: 'active', details: { managedBy: 'config' } });
+        return;
+      }
+      const existing = await tx.device.findUnique({ where });
+      if (!existing || existing.status === 'decommissioned') return;
+      const changed = Object.fromEntries(
+        (Object.keys(declared) as (keyof typeof declared)[])
+          .filter((field) => JSON.stringify(existing[field]) !== JSON.stringify(declared[field]))
+          .map((field) => [field, { from: existing[field], to: declared[field] }]),
+      );
+      if (!Object.keys(changed).length) return;
+      const updated = await tx.device.update({ where, data: { ...declared, updatedAt: at } });
+      await recordChanges(tx, { device: updated, event: 'updated', actor: TENANTS_FILE, at, details: { changed } });
     });
   }
 }
