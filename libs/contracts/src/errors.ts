@@ -22,7 +22,7 @@ export const ERROR_CODES = [
   'forbidden',
   'unavailable',
   'internal',
-  /** Too many attempts (claim codes): HTTP 429. */
+  /** Too many attempts, where saying so reveals nothing (HTTP 429). */
   'rate_limited',
   // RFC 6749 §4.1.2.1 authorization-endpoint errors
   'access_denied',

@@ -65,7 +65,7 @@ export class TokenEndpoints {
 
   private async introspectAccessToken(tenant: string, token: string): Promise<IntrospectionResponse | null> {
     const claims = await this.accessTokens.verify(tenant, token);
-    if (!claims || (await this.revocations.isRevoked(tenant, claims.jti))) return null;
+    if (!claims || (await this.revocations.isRevoked(tenant, claims))) return null;
     return {
       active: true,
       token_type: 'Bearer',
@@ -78,6 +78,8 @@ export class TokenEndpoints {
       iat: claims.iat,
       jti: claims.jti,
       tenant: claims.tenant,
+      ...(claims.device_type !== undefined ? { device_type: claims.device_type } : {}),
+      ...(claims.owner !== undefined ? { owner: claims.owner } : {}),
     };
   }
 
@@ -101,12 +103,13 @@ export class TokenEndpoints {
 
   /**
    * `latchkey.token.v1.verify-access-token`: the platform's own check of a bearer token (userinfo, the
-   * gateway's guard). Same rules as introspection, without client authentication; revocation counts.
+   * gateway's guard). Same rules as introspection, without client authentication; revocation counts —
+   * by jti and by the subject's cut-off (a suspended device), checked in one query (docs/adr/0017).
    */
   async verifyAccessToken(request: ParsedRequestOf<typeof VerifyAccessToken>): Promise<ReplyOf<typeof VerifyAccessToken>> {
     const tenant = this.tenants.get(request.tenant);
     const claims = await this.accessTokens.verify(tenant.id, request.token);
-    if (!claims || (await this.revocations.isRevoked(tenant.id, claims.jti))) return { active: false };
+    if (!claims || (await this.revocations.isRevoked(tenant.id, claims))) return { active: false };
     return { active: true, claims };
   }
 

@@ -174,8 +174,9 @@ describe('token service over NATS and PostgreSQL', () => {
     await revocations.revoke('demo', 'expired-jti', 'svc', new Date(Date.now() - 1000));
     await revocations.revoke('demo', 'live-jti', 'svc', new Date(Date.now() + 60_000));
     expect(await revocations.sweepExpired()).toBeGreaterThanOrEqual(1);
-    expect(await revocations.isRevoked('demo', 'expired-jti')).toBe(false);
-    expect(await revocations.isRevoked('demo', 'live-jti')).toBe(true);
+    const token = (jti: string) => ({ jti, sub: 'svc', client_id: 'svc', iat: Math.floor(Date.now() / 1000) });
+    expect(await revocations.isRevoked('demo', token('expired-jti'))).toBe(false);
+    expect(await revocations.isRevoked('demo', token('live-jti'))).toBe(true);
   });
 
   it('reports its database in its health', async () => {

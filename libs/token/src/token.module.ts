@@ -1,12 +1,23 @@
 import { SigningKeyRotated, TokenHealth, TokenRevoked } from '@latchkey/contracts';
-import { ContractClient, databaseHealthProvider, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
-import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ContractClient, databaseHealthProvider, EventStream, healthHandlerFor, MessagingModule } from '@latchkey/messaging';
+import {
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AuthorizationCodes } from './authorization/authorization-codes.js';
 import { AuthorizationEndpoint } from './authorization/authorization-endpoint.js';
 import { AuthorizationHandler } from './authorization/authorization.handler.js';
 import { Interactions } from './authorization/interactions.js';
 import { ClientAssertions } from './clients/client-assertions.js';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
+import { DeviceClients } from './clients/device-clients.js';
 import { Consents } from './consent/consents.js';
 import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
@@ -26,13 +37,14 @@ import { TokenHandler } from './token.handler.js';
 import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
 import { TokenDatabase } from './token.prisma.js';
 import { AccessTokens } from './tokens/access-tokens.js';
+import { DeviceRevocationFeed } from './tokens/device-revocation-feed.js';
 import { IdTokens } from './tokens/id-tokens.js';
 import { type AccessTokenRevoker, RefreshTokens } from './tokens/refresh-tokens.js';
 import { Revocations } from './tokens/revocations.js';
 import { UserTokens } from './tokens/user-tokens.js';
 
 @Injectable()
-class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
+class TokenLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -47,6 +59,7 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(DeviceCodes) private readonly deviceCodes: DeviceCodes,
     @Inject(UserCodeThrottle) private readonly userCodeThrottle: UserCodeThrottle,
     @Inject(ClientAssertions) private readonly clientAssertions: ClientAssertions,
+    @Inject(DeviceRevocationFeed) private readonly deviceRevocations: DeviceRevocationFeed,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -67,6 +80,16 @@ class TokenLifecycle implements OnModuleInit, OnApplicationShutdown {
     }, REVOCATION_SWEEP_MS);
     this.sweeper.unref();
     this.rotation.start();
+  }
+
+  /** Device events are consumed before any request is served (docs/adr/0017); a consumer that cannot start fails the boot. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.deviceRevocations.start();
+  }
+
+  /** Before the database closes: an event in flight is then either handled or redelivered. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.deviceRevocations.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -134,6 +157,16 @@ export class TokenModule {
             },
           }),
         },
+        {
+          provide: DeviceRevocationFeed,
+          inject: [EventStream, Revocations],
+          useFactory: (stream: EventStream, revocations: Revocations) => new DeviceRevocationFeed(stream, revocations, clock, options.deviceRevocation),
+        },
+        {
+          provide: DeviceClients,
+          inject: [ContractClient],
+          useFactory: (registry: ContractClient) => new DeviceClients(tenants, registry, options.publicUrl, clock),
+        },
         { provide: Interactions, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new Interactions(db, options.authorization?.interactionTtlSeconds ?? 600, clock) },
         { provide: AuthorizationCodes, inject: [TokenDatabase], useFactory: (db: TokenDatabase) => new AuthorizationCodes(db, options.authorization?.codeTtlSeconds ?? 60, clock) },
         { provide: RefreshTokens, inject: [TokenDatabase, ACCESS_TOKEN_REVOKER], useFactory: (db: TokenDatabase, revoker: AccessTokenRevoker) => new RefreshTokens(db, revoker, clock) },
@@ -150,14 +183,14 @@ export class TokenModule {
         },
         {
           provide: ClientAuthenticator,
-          inject: [ClientRepository, ClientAssertions],
-          useFactory: (clients: ClientRepository, assertions: ClientAssertions) => new ClientAuthenticator(clients, assertions),
+          inject: [ClientRepository, ClientAssertions, DeviceClients],
+          useFactory: (clients: ClientRepository, assertions: ClientAssertions, devices: DeviceClients) => new ClientAuthenticator(clients, assertions, devices),
         },
         {
           provide: DeviceFlow,
-          inject: [ClientAuthenticator, ClientRepository, DeviceCodes, UserCodeThrottle],
-          useFactory: (authenticator: ClientAuthenticator, clients: ClientRepository, codes: DeviceCodes, throttle: UserCodeThrottle) =>
-            new DeviceFlow(tenants, authenticator, clients, codes, throttle, options.publicUrl),
+          inject: [ClientAuthenticator, ClientRepository, DeviceCodes, UserCodeThrottle, ContractClient],
+          useFactory: (authenticator: ClientAuthenticator, clients: ClientRepository, codes: DeviceCodes, throttle: UserCodeThrottle, registry: ContractClient) =>
+            new DeviceFlow(tenants, authenticator, clients, codes, throttle, options.publicUrl, registry),
         },
         {
           provide: AuthorizationEndpoint,

@@ -5,6 +5,7 @@ import type { DatabaseConfig } from '@latchkey/persistence';
 import type { KeyRotationOptions } from './keys/key-rotation.js';
 import type { UserCodeThrottleOptions } from './device/user-code-throttle.js';
 import type { Clock } from './tokens/access-tokens.js';
+import type { DeviceRevocationOptions } from './tokens/device-revocation-feed.js';
 
 /** Everything the token service is configured with, validated by the boot shell. */
 export interface TokenServiceOptions {
@@ -29,6 +30,8 @@ export interface TokenServiceOptions {
   deviceFlow?: { codeTtlSeconds?: number; intervalSeconds?: number; userCodeThrottle?: UserCodeThrottleOptions };
   /** private_key_jwt client assertions: longest accepted lifetime (default 300 s) and clock skew (default 30 s). */
   clientAssertions?: { maxLifetimeSeconds?: number; skewSeconds?: number };
+  /** Devices as clients (docs/adr/0017): the allowance added to a device event's time when it revokes the device's tokens (default 100 ms). */
+  deviceRevocation?: DeviceRevocationOptions;
   /** The service's clock (epoch ms) for key states and token times; tests move it. */
   clock?: Clock;
 }

@@ -20,6 +20,9 @@ export const IntrospectionResponse = z.object({
   iss: z.string().optional(),
   jti: z.string().optional(),
   tenant: z.string().optional(),
+  /** Extension (RFC 7662 §2.2 allows them): a device token's device type and the device owner's user id. */
+  device_type: z.string().optional(),
+  owner: z.string().optional(),
 });
 export type IntrospectionResponse = z.infer<typeof IntrospectionResponse>;
 

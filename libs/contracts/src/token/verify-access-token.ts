@@ -13,6 +13,10 @@ export const AccessTokenClaims = z.object({
   exp: z.number().int(),
   jti: z.string(),
   tenant: z.string(),
+  /** Device tokens (client_credentials of a device, client_id = sub = device id): the device's type. */
+  device_type: z.string().optional(),
+  /** Device tokens: the user id of the device's owner, when it has one. */
+  owner: z.string().optional(),
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
 

@@ -11,6 +11,19 @@ export interface ClientAssertionOptions {
   skewSeconds?: number;
 }
 
+/** RFC 7523 §3 item 3: the audiences an assertion may name — the token endpoint URL or the issuer. */
+export function assertionAudiences(publicUrl: string, tenant: string): string[] {
+  const issuer = issuerOf(publicUrl, tenant);
+  return [`${issuer}/oauth2/token`, issuer];
+}
+
+/** The client an assertion claims to be: the client_id sent with it, else its (unverified) `sub` (RFC 7523 §3 item 2). */
+export function assertedClientId(assertion: string, claimedClientId: string | undefined): string | undefined {
+  if (claimedClientId !== undefined) return claimedClientId;
+  const sub = readUnverifiedAssertion(assertion)?.claims.sub;
+  return typeof sub === 'string' ? sub : undefined;
+}
+
 /**
  * private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9): a client proves itself with a JWT signed by one of
  * its registered public keys. The signature is checked with jose against the client's keys only, with
@@ -39,10 +52,9 @@ export class ClientAssertions {
 
     const verified = await verifyAssertionSignature(assertion, header, client.jwks.keys);
     if (!verified) return null;
-    const issuer = issuerOf(this.publicUrl, tenant);
     const checked = checkAssertionClaims(verified.claims, {
       clientId: client.clientId,
-      audiences: [`${issuer}/oauth2/token`, issuer],
+      audiences: assertionAudiences(this.publicUrl, tenant),
       now: Math.floor(this.clock() / 1000),
       ...this.options,
     });

@@ -9,11 +9,31 @@ import type { IdTokenSigningAlg, OAuthClient } from './oauth-client.js';
  */
 export class ClientRepository {
   private readonly cache = new Map<string, { client: OAuthClient | null; until: number }>();
+  private readonly idsByTenant = new Map<string, { ids: Promise<ReadonlySet<string>>; until: number }>();
 
   constructor(
     private readonly db: TokenDatabase,
     private readonly cacheTtlMs: number,
   ) {}
+
+  /**
+   * Whether a client with this id is registered in the tenant, from a per-tenant set of client ids read
+   * at most once per cache period: the device path (docs/adr/0017) asks this for every device token and
+   * must not cost a database round trip each time. As stale as `find` at worst.
+   */
+  async isRegistered(tenant: string, clientId: string): Promise<boolean> {
+    let entry = this.idsByTenant.get(tenant);
+    if (!entry || entry.until <= Date.now()) {
+      const ids = this.db.prisma.oAuthClient.findMany({ where: { tenant }, select: { clientId: true } }).then((rows) => new Set(rows.map((row) => row.clientId)));
+      entry = { ids, until: Date.now() + this.cacheTtlMs };
+      this.idsByTenant.set(tenant, entry);
+      // A failed read is not remembered: the next request tries again.
+      ids.catch(() => {
+        if (this.idsByTenant.get(tenant) === entry) this.idsByTenant.delete(tenant);
+      });
+    }
+    return (await entry.ids).has(clientId);
+  }
 
   async find(tenant: string, clientId: string): Promise<OAuthClient | null> {
     const key = `${tenant}\u0000${clientId}`;
@@ -61,5 +81,6 @@ export class ClientRepository {
       update: data,
     });
     this.cache.delete(`${client.tenant}\u0000${client.clientId}`);
+    this.idsByTenant.delete(client.tenant);
   }
 }

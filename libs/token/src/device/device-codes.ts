@@ -38,7 +38,8 @@ export class DeviceCodes {
     readonly intervalSeconds: number,
   ) {}
 
-  async create(tenant: string, clientId: string, scopes: string[]): Promise<{ deviceCode: string; userCode: string; expiresAt: Date }> {
+  /** `deviceType`: set when the client is a device of the registry (docs/adr/0017), null for a registered client. */
+  async create(tenant: string, clientId: string, scopes: string[], deviceType: string | null = null): Promise<{ deviceCode: string; userCode: string; expiresAt: Date }> {
     const now = this.clock();
     const expiresAt = new Date(now + this.ttlSeconds * 1000);
     for (let attempt = 0; ; attempt++) {
@@ -51,6 +52,7 @@ export class DeviceCodes {
             tenant,
             userCodeHash: sha256Hex(userCode),
             clientId,
+            deviceType,
             scopes,
             createdAt: new Date(now),
             expiresAt,

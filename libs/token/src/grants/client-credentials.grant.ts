@@ -4,7 +4,7 @@ import type { AccessTokens } from '../tokens/access-tokens.js';
 import { grantScopes, parseScope } from '../tokens/scopes.js';
 import type { GrantHandler, GrantRequest } from './grant-handler.js';
 
-/** RFC 6749 §4.4: a client obtains a token for itself. */
+/** RFC 6749 §4.4: a client (a registered one, or a device of the registry) obtains a token for itself. */
 export class ClientCredentialsGrant implements GrantHandler {
   readonly grantType = 'client_credentials';
 
@@ -27,6 +27,8 @@ export class ClientCredentialsGrant implements GrantHandler {
       audience: parsed.data.resource ?? issuerOf(this.publicUrl, tenant.id),
       scopes,
       lifetimeSeconds,
+      // A device's own token says what it is and whose it is, and is dated by its authentication (docs/adr/0017).
+      ...(client.device ? { device: { type: client.device.type, ownerId: client.device.ownerId }, issuedAt: client.device.authenticatedAt } : {}),
     });
     return { access_token: token, token_type: 'Bearer', expires_in: lifetimeSeconds, ...(scopes.length ? { scope: scopes.join(' ') } : {}) };
   }

@@ -30,8 +30,9 @@ export class DeviceCodeGrant implements GrantHandler {
 
     const row = await this.codes.findByDeviceCode(tenant.id, parsed.data.device_code);
     if (!row) throw invalidGrant('device code is invalid');
-    // RFC 8628 §3.4: the device code was issued to the authenticated client.
-    if (row.clientId !== client.clientId) throw invalidGrant('device code was issued to another client');
+    // RFC 8628 §3.4: the device code was issued to the authenticated client — and to the same kind of
+    // client (a device of the registry, or a registered client with that id; docs/adr/0017).
+    if (row.clientId !== client.clientId || (row.deviceType !== null) !== (client.device !== undefined)) throw invalidGrant('device code was issued to another client');
     if (row.status === 'consumed') {
       await this.revokeIssued(row);
       throw invalidGrant('device code has already been used');

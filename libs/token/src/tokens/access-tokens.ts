@@ -13,6 +13,9 @@ export interface AccessTokenClaims {
   exp: number;
   jti: string;
   tenant: string;
+  /** A device's own token (docs/adr/0017): its type, and its owner's user id when it has one. */
+  device_type?: string;
+  owner?: string;
 }
 
 export interface IssueAccessToken {
@@ -22,6 +25,10 @@ export interface IssueAccessToken {
   audience: string | string[];
   scopes: string[];
   lifetimeSeconds: number;
+  /** For a device's own token: the claims `device_type` and `owner`. */
+  device?: { type: string; ownerId: string | null };
+  /** The token's date (epoch ms) when it is not now: a device's, when the registry checked its proof (docs/adr/0017). */
+  issuedAt?: number | undefined;
 }
 
 /** A clock the tests can move. */
@@ -40,7 +47,7 @@ export class AccessTokens {
 
   async issue(request: IssueAccessToken): Promise<{ token: string; claims: AccessTokenClaims }> {
     const signer = await this.keys.activeSigner(request.tenant);
-    const iat = Math.floor(this.now() / 1000);
+    const iat = Math.floor((request.issuedAt ?? this.now()) / 1000);
     const claims: AccessTokenClaims = {
       iss: issuerOf(this.publicUrl, request.tenant),
       sub: request.subject,
@@ -51,6 +58,7 @@ export class AccessTokens {
       exp: iat + request.lifetimeSeconds,
       jti: randomUUID(),
       tenant: request.tenant,
+      ...(request.device ? { device_type: request.device.type, ...(request.device.ownerId !== null ? { owner: request.device.ownerId } : {}) } : {}),
     };
     const token = signJwt({ alg: signer.alg, typ: 'at+jwt', kid: signer.kid }, { ...claims }, signer.privateKey);
     return { token, claims };
@@ -67,6 +75,8 @@ export class AccessTokens {
     const now = Math.floor(this.now() / 1000);
     if (claims.iss !== issuerOf(this.publicUrl, tenant) || claims.tenant !== tenant) return null;
     if (typeof claims.exp !== 'number' || claims.exp <= now || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return null;
+    // Revocation cut-offs compare against iat and sub (docs/adr/0017): a token of ours always has both.
+    if (typeof claims.iat !== 'number' || typeof claims.sub !== 'string') return null;
     return claims as AccessTokenClaims;
   }
 }

@@ -49,6 +49,8 @@ export class UserTokens {
       audience: issuerOf(this.publicUrl, grant.tenant.id),
       scopes: grant.scopes,
       lifetimeSeconds,
+      // A device client's tokens are dated by its authentication, so that its revocation cut-off covers them (docs/adr/0017).
+      issuedAt: grant.client.device?.authenticatedAt,
     });
     // An ID token lives as long as the access token, so key retirement (ADR 0010) already covers it.
     const idToken = grant.scopes.includes('openid')
