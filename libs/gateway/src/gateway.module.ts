@@ -1,8 +1,15 @@
 import { MessagingModule } from '@latchkey/messaging';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { BulkProvisioningController } from './admin/bulk.controller.js';
+import { DeviceClaimApiController } from './admin/claim-api.controller.js';
+import { DeviceSelfController } from './admin/device-self.controller.js';
+import { DevicesAdminController } from './admin/devices.controller.js';
+import { OpenApiController } from './admin/openapi.controller.js';
+import { TokenGuard } from './auth/token-guard.js';
 import { AccountController } from './browser/account.controller.js';
 import { AuthorizeController } from './browser/authorize.controller.js';
+import { ClaimController } from './browser/claim.controller.js';
 import { DeviceController } from './browser/device.controller.js';
 import { LogoutController } from './browser/logout.controller.js';
 import { PageFlow } from './browser/page-flow.js';
@@ -22,8 +29,23 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [MessagingModule.forRoot(options.messaging)],
-      controllers: [DiscoveryController, TokenController, UserinfoController, AuthorizeController, DeviceController, AccountController, LogoutController, HealthController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
+      controllers: [
+        DiscoveryController,
+        TokenController,
+        UserinfoController,
+        AuthorizeController,
+        DeviceController,
+        ClaimController,
+        AccountController,
+        LogoutController,
+        HealthController,
+        DevicesAdminController,
+        BulkProvisioningController,
+        DeviceClaimApiController,
+        DeviceSelfController,
+        OpenApiController,
+      ],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, TokenGuard, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
     };
   }
 }

@@ -2,10 +2,11 @@ import type { DynamicModule, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { honourRouteBodyLimits, registerApiBodyParsers } from './http/api-bodies.js';
 import { registerFormParser } from './http/form-body.js';
 import { sendError } from './http/http-errors.js';
 
-/** OAuth requests are small; a larger body is refused before it is read. */
+/** OAuth and admin requests are small; a larger body is refused before it is read (bulk upload: its own limit). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /**
@@ -29,5 +30,7 @@ export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: logLevels, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
   registerFormParser(fastify);
+  registerApiBodyParsers(fastify);
+  honourRouteBodyLimits(fastify);
   return app;
 }

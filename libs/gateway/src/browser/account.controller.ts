@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OTP_STEPS, otpConfirmPage, otpDonePage, otpStartPage } from '../pages/account.js';
 import { FIELDS } from '../pages/fields.js';
 import { redirectAfterPost, sendPage } from '../pages/reply.js';
+import { CLAIM_APP_NAME } from './claim.controller.js';
 import { CODE_NOT_VALID, lookupUserCode } from './device.controller.js';
 import { deviceVerificationPage } from '../pages/device.js';
 import { CSRF_REFUSED, PageFailure, PageFlow } from './page-flow.js';
@@ -33,6 +34,7 @@ export class AccountController {
       const outcome = await this.flow.signIn(request, reply, tenant, form, signInFormId(continuation));
       if (outcome.kind === 'signed-in') return redirectAfterPost(reply, continuationPath(tenant, continuation), { own: true });
       if (continuation.kind === 'account-otp') return this.flow.renderSignIn(request, reply, tenant, continuation, ACCOUNT_NAME, outcome.page);
+      if (continuation.kind === 'claim') return this.flow.renderSignIn(request, reply, tenant, continuation, CLAIM_APP_NAME, outcome.page);
       const lookup = await lookupUserCode(this.flow, request, tenant, continuation.userCode);
       if (lookup) return this.flow.renderSignIn(request, reply, tenant, continuation, lookup.clientName, outcome.page);
       const csrfToken = this.flow.security.formToken(request, reply, tenant, 'device');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { continuationKey, continuationPath, deviceContinuation, parseContinuation, signInFormId } from './sign-in.js';
+import { claimContinuation, continuationKey, continuationPath, deviceContinuation, parseContinuation, signInFormId } from './sign-in.js';
 
 describe('stand-alone sign-in continuations', () => {
   it('round-trips a device continuation from a typed code', () => {
@@ -15,8 +15,20 @@ describe('stand-alone sign-in continuations', () => {
     expect(continuationPath('demo', { kind: 'account-otp' })).toBe('/t/demo/account/otp');
   });
 
+  it('round-trips the claim page, with a typed code or without one', () => {
+    const continuation = claimContinuation(' 7k3m-q9xa 2bfd-ht6w ');
+    expect(continuation).toEqual({ kind: 'claim', code: '7K3MQ9XA2BFDHT6W' });
+    expect(parseContinuation(continuationKey(continuation))).toEqual(continuation);
+    expect(signInFormId(continuation)).toBe('signin:claim:7K3MQ9XA2BFDHT6W');
+    expect(continuationPath('demo', continuation)).toBe('/t/demo/claim?code=7K3M-Q9XA-2BFD-HT6W');
+    expect(claimContinuation(undefined)).toEqual({ kind: 'claim' });
+    expect(claimContinuation('<script>')).toEqual({ kind: 'claim' });
+    expect(parseContinuation('claim')).toEqual({ kind: 'claim' });
+    expect(continuationPath('demo', { kind: 'claim' })).toBe('/t/demo/claim');
+  });
+
   it('refuses anything else: never a path or URL of its own choosing', () => {
-    for (const key of [undefined, '', 'device:', 'device:WDJB', 'device:wdjbmjht', 'device:WDJBMJHT/../x', '//evil.example', 'https://evil.example', 'account']) {
+    for (const key of [undefined, '', 'device:', 'device:WDJB', 'device:wdjbmjht', 'device:WDJBMJHT/../x', '//evil.example', 'https://evil.example', 'account', 'claim:', 'claim:abc', 'claim:ABCD/../x', 'claim:ABCD?next=//evil']) {
       expect(parseContinuation(key)).toBeUndefined();
     }
     expect(deviceContinuation('WDJB-MJH')).toBeUndefined();

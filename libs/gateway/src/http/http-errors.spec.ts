@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ContractError } from '@latchkey/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from './http-errors.js';
+import { HttpFailure, inputFailure, sendError } from './http-errors.js';
 
 function fakeReply() {
   const state: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
@@ -50,5 +50,37 @@ describe('sendError', () => {
     sendError(request('/t/demo/other'), reply, new ContractError('slow_down', 'slow'));
     expect(state.status).toBe(400);
     expect(state.body).toMatchObject({ status: 400, title: 'Bad Request' });
+  });
+
+  it('adds the failure\'s headers and extension members to the problem, never over the standard ones', () => {
+    const { reply, state } = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices'), reply, new HttpFailure(401, 'invalid_request', 'token needed', { headers: { 'www-authenticate': 'Bearer realm="x"' }, problem: { status: 999, hint: 'h' } }));
+    expect(state.status).toBe(401);
+    expect(state.headers['www-authenticate']).toBe('Bearer realm="x"');
+    expect(state.body).toEqual({ hint: 'h', type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'token needed' });
+  });
+
+  it('lists input issues in errors', () => {
+    const { reply, state } = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices'), reply, inputFailure(422, 'the body is not valid', [{ pointer: '/serial', detail: 'required' }]));
+    expect(state.body).toMatchObject({ status: 422, errors: [{ pointer: '/serial', detail: 'required' }] });
+  });
+
+  it("shows the gateway's own words for its 503 (a bulk report), but never a service's 5xx message", () => {
+    const own = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices/bulk'), own.reply, new HttpFailure(503, 'unavailable', 'the upload stopped', { problem: { rows: [] } }));
+    expect(own.state.body).toMatchObject({ status: 503, detail: 'the upload stopped', rows: [] });
+    const remote = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices'), remote.reply, new ContractError('internal', 'SELECT * FROM devices failed'));
+    expect(remote.state.body).toMatchObject({ status: 500, detail: 'internal error' });
+  });
+
+  it('passes the details of a conflict on, and of nothing else', () => {
+    const conflict = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices/x/activate'), conflict.reply, new ContractError('conflict', 'illegal transition', { from: 'active', action: 'activate' }));
+    expect(conflict.state.body).toMatchObject({ status: 409, details: { from: 'active', action: 'activate' } });
+    const other = fakeReply();
+    sendError(request('/t/demo/admin/v1/devices'), other.reply, new ContractError('not_found', 'no such device', { table: 'devices' }));
+    expect(other.state.body).not.toHaveProperty('details');
   });
 });

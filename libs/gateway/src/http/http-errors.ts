@@ -51,16 +51,44 @@ const TITLES: Record<number, string> = {
 /** Which internal service did not answer is none of the caller's business. */
 const UNAVAILABLE = 'a service this request needs is temporarily unavailable';
 
-/** An HTTP-level failure found by the gateway itself (before any service is asked). */
+/** One problem of a rejected input (RFC 9457 §3 "errors" extension): where, and what is wrong. */
+export interface InputIssue {
+  /** JSON Pointer (RFC 6901) into the body. */
+  pointer?: string;
+  /** The query or path parameter. */
+  parameter?: string;
+  detail: string;
+}
+
+export interface HttpFailureExtras {
+  /** Headers the answer carries (e.g. the RFC 6750 `WWW-Authenticate` challenge). */
+  headers?: Readonly<Record<string, string>>;
+  /** Extension members of the problem document; the standard members always win. */
+  problem?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An HTTP-level failure found by the gateway itself (before any service is asked, or about how it
+ * answered). Its message is the gateway's own words, so it is shown even for a 5xx.
+ */
 export class HttpFailure extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    readonly extras: HttpFailureExtras = {},
   ) {
     super(message);
   }
 }
+
+/** A 400/422 about the request's input, listing every issue found. */
+export function inputFailure(status: 400 | 422, message: string, errors: readonly InputIssue[]): HttpFailure {
+  return new HttpFailure(status, status === 400 ? 'invalid_request' : 'validation_failed', message, { problem: { errors } });
+}
+
+/** Registry errors whose `details` help the caller (conflict: `{ from, action }`) and carry nothing secret. */
+const DETAILED_CODES: ReadonlySet<ErrorCode> = new Set(['conflict', 'validation_failed']);
 
 /** RFC 6749 §5.2: error_description may only hold %x20-21 / %x23-5B / %x5D-7E; other characters become `?`. */
 function oauthDescription(message: string): string {
@@ -82,10 +110,19 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     return reply.code(oauthCode === 'invalid_client' ? 401 : status === 413 ? 413 : 400).send({ error: oauthCode, error_description: message });
   }
   if (status === 503) reply.header('retry-after', '1');
+  const own = error instanceof HttpFailure;
+  for (const [name, value] of Object.entries(own ? (error.extras.headers ?? {}) : {})) reply.header(name, value);
+  const detail = own || status < 500 ? message : status === 503 ? UNAVAILABLE : 'internal error';
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: status === 503 ? UNAVAILABLE : status >= 500 ? 'internal error' : message });
+    .send({ ...extensionsOf(error), type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail });
+}
+
+function extensionsOf(error: unknown): Record<string, unknown> {
+  if (error instanceof HttpFailure) return { ...error.extras.problem };
+  if (error instanceof ContractError && error.details && DETAILED_CODES.has(error.code)) return { details: error.details };
+  return {};
 }
 
 function classify(error: unknown): { status: number; code: ErrorCode; message: string } {
@@ -98,6 +135,8 @@ function classify(error: unknown): { status: number; code: ErrorCode; message: s
   if (e?.code === 'FST_ERR_BAD_URL') return { status: 400, code: 'invalid_request', message: 'malformed URL' };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'invalid_request', message: 'request body too large' };
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'invalid_request', message: 'unsupported content type' };
+  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { status: 400, code: 'invalid_request', message: 'the body is not valid JSON' };
+  if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, code: 'invalid_request', message: 'the body is declared as JSON but empty' };
   const status = typeof e?.getStatus === 'function' ? e.getStatus() : (e?.statusCode ?? e?.status);
   if (status === 413) return { status, code: 'invalid_request', message: 'request body too large' };
   if (status === 415) return { status, code: 'invalid_request', message: 'unsupported content type' };

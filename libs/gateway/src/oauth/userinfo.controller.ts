@@ -1,20 +1,14 @@
-import { ContractError, GetUserClaims, VerifyAccessToken } from '@latchkey/contracts';
+import { ContractError, GetUserClaims } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Body, Controller, Get, Headers, Inject, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { BEARER_STATUS, bearerChallenge, type ChallengeError, parseBearerHeader, scopesOf, verifyBearer } from '../auth/bearer.js';
 import { isFormBody } from '../http/form-body.js';
 import { GatewayTenants } from '../tenants.js';
 
-type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-
-const STATUS: Record<BearerError, number> = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403 };
-
-/** RFC 6750 §3: the challenge of a protected resource; `error` absent when no token was sent at all (§3.1). */
-function challenge(reply: FastifyReply, realm: string, error?: { code: BearerError; description: string; scope?: string }): FastifyReply {
-  const parts = [`realm="${realm}"`];
-  if (error) parts.push(`error="${error.code}"`, `error_description="${error.description}"`);
-  if (error?.scope) parts.push(`scope="${error.scope}"`);
-  reply.code(error ? STATUS[error.code] : 401).header('www-authenticate', `Bearer ${parts.join(', ')}`).header('cache-control', 'no-store').header('pragma', 'no-cache');
+/** RFC 6750 §3 with an OAuth JSON body: userinfo is an OAuth-family endpoint, not the admin API. */
+function challenge(reply: FastifyReply, realm: string, error?: ChallengeError): FastifyReply {
+  reply.code(error ? BEARER_STATUS[error.code] : 401).header('www-authenticate', bearerChallenge(realm, error)).header('cache-control', 'no-store').header('pragma', 'no-cache');
   return error ? reply.send({ error: error.code, error_description: error.description }) : reply.send();
 }
 
@@ -44,23 +38,17 @@ export class UserinfoController {
   private async userinfo(tenant: string, authorization: string | undefined, formToken: string | undefined, reply: FastifyReply) {
     const realm = this.tenants.issuer(tenant);
     let token = formToken;
-    if (authorization !== undefined) {
-      const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
-      if (!match) return challenge(reply, realm, { code: 'invalid_request', description: 'malformed Authorization header' });
+    const header = parseBearerHeader(authorization);
+    if (header.kind === 'malformed') return challenge(reply, realm, { code: 'invalid_request', description: 'malformed Authorization header' });
+    if (header.kind === 'token') {
       // RFC 6750 §2: one method per request.
       if (formToken !== undefined) return challenge(reply, realm, { code: 'invalid_request', description: 'the token was sent in more than one way' });
-      token = match[1];
+      token = header.token;
     }
     if (!token) return challenge(reply, realm);
-    let verified;
-    try {
-      verified = await this.messaging.send(VerifyAccessToken, { tenant, token });
-    } catch (error) {
-      if (ContractError.is(error, 'invalid_request')) return challenge(reply, realm, { code: 'invalid_token', description: 'the access token is invalid' });
-      throw error;
-    }
-    if (!verified.active) return challenge(reply, realm, { code: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
-    const scopes = verified.claims.scope?.split(' ').filter(Boolean) ?? [];
+    const verified = await verifyBearer(this.messaging, tenant, token);
+    if (!verified.active) return challenge(reply, realm, { code: 'invalid_token', description: verified.description });
+    const scopes = scopesOf(verified.claims);
     if (!scopes.includes('openid')) return challenge(reply, realm, { code: 'insufficient_scope', description: 'the access token lacks the openid scope', scope: 'openid' });
     try {
       const { claims } = await this.messaging.send(GetUserClaims, { tenant, userId: verified.claims.sub, scopes });

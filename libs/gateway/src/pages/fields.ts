@@ -9,6 +9,7 @@ export const FIELDS = {
   otp: 'otp',
   decision: 'decision',
   userCode: 'user_code',
+  claimCode: 'code',
 } as const;
 
 /** The two values of the `decision` submit buttons. */

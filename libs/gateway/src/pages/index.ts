@@ -1,3 +1,4 @@
+export * from './claim.js';
 export * from './consent.js';
 export * from './device.js';
 export * from './error.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { otpConfirmPage, otpDonePage, otpStartPage } from './account.js';
+import { CLAIM_CODE_FAILED, claimDonePage, claimPage, formatClaimCode } from './claim.js';
 import { consentPage } from './consent.js';
 import { deviceConfirmPage, deviceDonePage, deviceVerificationPage, formatUserCode, normalizeUserCode } from './device.js';
 import { errorPage, loggedOutPage } from './error.js';
@@ -117,7 +118,7 @@ describe('consentPage', () => {
 
 describe('scope descriptions', () => {
   it('describes every scope of the platform and falls back to "Access: <scope>"', () => {
-    for (const scope of ['openid', 'profile', 'email', 'offline_access', 'devices:read', 'devices:write', 'lock:unlock', 'lock:configure', 'delegations']) {
+    for (const scope of ['openid', 'profile', 'email', 'offline_access', 'devices:read', 'devices:write', 'devices:claim', 'lock:unlock', 'lock:configure', 'delegations']) {
       expect(describeScope(scope)).toMatchObject({ scope, known: true });
     }
     expect(describeScope('toString')).toEqual({ scope: 'toString', description: 'Access: toString', known: false });
@@ -159,6 +160,25 @@ describe('device pages', () => {
   it('user codes: case, spaces and dashes do not matter', () => {
     expect(normalizeUserCode(' wdjb-mjht ')).toBe('WDJBMJHT');
     expect(formatUserCode('wdjb mjht')).toBe('WDJB-MJHT');
+  });
+});
+
+describe('claim pages', () => {
+  it('a labelled claim-code field, prefilled and formatted in groups of four, posting with the CSRF token', () => {
+    const page = claimPage({ tenantName: 'Demo', action: '/t/demo/claim', csrfToken: 'tok', username: 'adam', code: '7k3mq9xa2bfdht6w' });
+    expectForm(page, '/t/demo/claim', 'tok');
+    expect(inputNamed(page, 'code')?.attrs).toMatchObject({ id: 'claim_code', value: '7K3M-Q9XA-2BFD-HT6W', autocapitalize: 'characters', autocomplete: 'off', required: '' });
+    expect(render(page)).toContain('Signed in as <strong>adam</strong>');
+    expectLabelled(page);
+    expectNoScript(page);
+  });
+
+  it('shows the failure in plain words and escapes what came from outside', () => {
+    const out = render(claimPage({ action: '/t/demo/claim', csrfToken: 'tok', username: XSS, code: XSS, error: CLAIM_CODE_FAILED }));
+    expect(out).not.toContain('<script>');
+    expect(out).toContain('role="alert"');
+    expect(render(claimDonePage({ serial: XSS, type: 'Bike lock' }))).not.toContain('<script>');
+    expect(formatClaimCode(' ab-cd efgh ')).toBe('ABCD-EFGH');
   });
 });
 

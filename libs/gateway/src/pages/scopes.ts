@@ -8,6 +8,7 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freez
   offline_access: 'Keep access while you are not using the app',
   'devices:read': 'See your devices and their status',
   'devices:write': 'Add, change and remove your devices',
+  'devices:claim': 'Add a device to your account with its claim code',
   'lock:unlock': 'Lock and unlock your locks',
   'lock:configure': 'Change the settings of your locks',
   delegations: 'See and manage who you share your devices with',

@@ -1,0 +1,104 @@
+import type { Actor } from '@latchkey/contracts';
+import { ContractClient } from '@latchkey/messaging';
+import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpFailure } from '../http/http-errors.js';
+import { GatewayTenants } from '../tenants.js';
+import { BEARER_STATUS, bearerChallenge, type ChallengeError, parseBearerHeader, scopesOf, verifyBearer } from './bearer.js';
+import { actorOf, type Principal } from './principal.js';
+
+/** What a bearer-protected route asks of the token: every scope listed, and optionally who may call. */
+export interface AccessRequirement {
+  scopes: readonly string[];
+  /** Only these kinds of actor (e.g. only a person may claim a device); any when absent. */
+  actors?: readonly Actor['type'][];
+}
+
+const REQUIREMENT = Symbol('latchkey.gateway.access-requirement');
+
+/** Declares what a route needs; read by `TokenGuard`. */
+export const RequireAccess = (requirement: AccessRequirement) => SetMetadata(REQUIREMENT, requirement);
+export const RequireScopes = (...scopes: string[]) => RequireAccess({ scopes });
+
+/** The principal of each request the guard let through; gone with the request. */
+const PRINCIPALS = new WeakMap<object, Principal>();
+
+export function principalOf(request: FastifyRequest): Principal {
+  const principal = PRINCIPALS.get(request);
+  // Only a route behind TokenGuard may ask: anything else is a programming error, not a caller's.
+  if (!principal) throw new Error('no principal: the route is not behind TokenGuard');
+  return principal;
+}
+
+/** The verified caller, as a controller parameter. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => principalOf(context.switchToHttp().getRequest<FastifyRequest>()));
+
+function bearerFailure(realm: string, message: string, error?: ChallengeError): HttpFailure {
+  const status = error ? BEARER_STATUS[error.code] : 401;
+  return new HttpFailure(status, status === 403 ? 'forbidden' : 'invalid_request', message, { headers: { 'www-authenticate': bearerChallenge(realm, error) } });
+}
+
+export interface BearerRequest {
+  tenant: string;
+  /** The tenant's issuer: the realm of the challenge. */
+  realm: string;
+  authorization: string | undefined;
+  requirement: AccessRequirement;
+}
+
+/**
+ * RFC 6750 for the platform's APIs: the `Authorization: Bearer` header (no query or form tokens: the
+ * APIs are JSON), verified by the token service (revocation honoured at once), for this tenant only,
+ * with every required scope. Failures are problem+json with the `WWW-Authenticate` challenge.
+ */
+export async function authorizeBearer(messaging: ContractClient, input: BearerRequest): Promise<Principal> {
+  const { tenant, realm, requirement } = input;
+  const header = parseBearerHeader(input.authorization);
+  if (header.kind === 'absent') throw bearerFailure(realm, 'an access token is required: send it as Authorization: Bearer <token>');
+  if (header.kind === 'malformed') throw bearerFailure(realm, 'malformed Authorization header', { code: 'invalid_request', description: 'malformed Authorization header' });
+  const verified = await verifyBearer(messaging, tenant, header.token);
+  // The token service verifies against this tenant's issuer and keys; the claim check is a second lock.
+  if (!verified.active || verified.claims.tenant !== tenant) {
+    const description = verified.active ? 'the access token is invalid' : verified.description;
+    throw bearerFailure(realm, description, { code: 'invalid_token', description });
+  }
+  const scopes = scopesOf(verified.claims);
+  const missing = requirement.scopes.filter((scope) => !scopes.includes(scope));
+  if (missing.length) {
+    const description = `the access token lacks the scope ${missing.join(' ')}`;
+    throw bearerFailure(realm, description, { code: 'insufficient_scope', description, scope: requirement.scopes.join(' ') });
+  }
+  const actor = actorOf(verified.claims);
+  if (requirement.actors && !requirement.actors.includes(actor.type)) {
+    throw new HttpFailure(403, 'forbidden', `only a token of a ${requirement.actors.join(' or ')} may do this; this one is a ${actor.type} token`);
+  }
+  return { tenant, claims: verified.claims, scopes, actor };
+}
+
+/**
+ * The shared token guard of the bearer-protected APIs (ADR 0018). Routes say what they need with
+ * `@RequireScopes` / `@RequireAccess`; a route behind the guard without a requirement is refused
+ * (fail closed). The policy decision point will be asked here too, once it exists.
+ */
+@Injectable()
+export class TokenGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(GatewayTenants) private readonly tenants: GatewayTenants,
+    @Inject(ContractClient) private readonly messaging: ContractClient,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const requirement = this.reflector.getAllAndOverride<AccessRequirement | undefined>(REQUIREMENT, [context.getHandler(), context.getClass()]);
+    if (!requirement) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no access requirement`);
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    // Answers of these APIs carry device data and one-time secrets: never cached, errors included.
+    http.getResponse<FastifyReply>().header('cache-control', 'no-store').header('pragma', 'no-cache');
+    const tenant = (request.params as Record<string, string | undefined>).tenant ?? '';
+    const realm = this.tenants.issuer(tenant);
+    PRINCIPALS.set(request, await authorizeBearer(this.messaging, { tenant, realm, authorization: request.headers.authorization, requirement }));
+    return true;
+  }
+}
