@@ -482,10 +482,12 @@ describe('device registry over NATS and PostgreSQL', () => {
         const { device } = await create({ activate: true });
         await act(device.id, 'suspend', 'demo', 'test');
         const [row] = (await outboxOf(device.id)).filter((r) => r.subject === DeviceSuspended.subject);
-        for (let i = 0; i < 100 && !received.some((p) => (p as { deviceId: string }).deviceId === device.id); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        for (let i = 0; i < 200 && !received.some((p) => (p as { deviceId: string }).deviceId === device.id); i++) await new Promise((resolve) => setTimeout(resolve, 50));
         expect(received).toContainEqual(row!.payload);
-        const { rows } = await pool.query(`SELECT published_at FROM devices.outbox_event WHERE id = $1`, [row!.id]);
-        expect(rows[0].published_at).toBeInstanceOf(Date);
+        // The relay marks the row after JetStream acknowledged it, so the consumer may see the event first.
+        const publishedAt = async () => (await pool.query(`SELECT published_at FROM devices.outbox_event WHERE id = $1`, [row!.id])).rows[0].published_at as Date | null;
+        for (let i = 0; i < 100 && !(await publishedAt()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await publishedAt()).toBeInstanceOf(Date);
       } finally {
         await consumer.stop();
       }
