@@ -1,4 +1,6 @@
-import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { compactVerify, decodeJwt as decodeJwtClaims, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { decodeJwt, type JwsAlgorithm, publicKeyFromJwk, SUPPORTED_JWS_ALGORITHMS, verifyJwtSignature } from './compact-jwt.js';
 
 /** The public JWK shapes a client or device may register (validated by the contracts when stored). */
 export interface RegisteredPublicJwk {
@@ -37,15 +39,42 @@ export function candidateKeys<K extends RegisteredPublicJwk>(keys: readonly K[],
 /** An assertion's header and claims, read before anything is verified (to find the client and its keys). */
 export function readUnverifiedAssertion(assertion: string): { header: { alg?: unknown; kid?: unknown }; claims: Record<string, unknown> } | null {
   try {
-    return { header: decodeProtectedHeader(assertion), claims: decodeJwt(assertion) };
+    return { header: decodeProtectedHeader(assertion), claims: decodeJwtClaims(assertion) };
   } catch {
     return null;
   }
 }
 
+// Imported public keys by their key material: importing a JWK costs about as much as the verification
+// itself, and a device presents the same key for months. Public keys only, so nothing secret is kept;
+// whether a key may still be used is decided by the caller on every request, never by this cache.
+const IMPORTED_KEYS = new Map<string, KeyObject>();
+const IMPORTED_KEYS_MAX = 10_000;
+
+function importedKey(jwk: RegisteredPublicJwk): KeyObject | null {
+  const material = JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e]);
+  let key = IMPORTED_KEYS.get(material);
+  if (!key) {
+    try {
+      const { alg: _alg, kid: _kid, use: _use, ...members } = jwk;
+      key = publicKeyFromJwk(members as JsonWebKey);
+    } catch {
+      return null;
+    }
+    // Oldest first out: a bounded cache whatever the fleet's size.
+    if (IMPORTED_KEYS.size >= IMPORTED_KEYS_MAX) IMPORTED_KEYS.delete(IMPORTED_KEYS.keys().next().value!);
+    IMPORTED_KEYS.set(material, key);
+  }
+  return key;
+}
+
+const isCompactAlgorithm = (alg: string): alg is JwsAlgorithm => (SUPPORTED_JWS_ALGORITHMS as readonly string[]).includes(alg);
+
 /**
  * Verifies a compact JWS against the registered keys that match its header, each with exactly the
  * header's algorithm (one the key allows). Returns the verified claims and the key that verified them.
+ * node:crypto with cached key objects on the usual algorithms (the device-token hot path); jose for
+ * the fully-specified `Ed25519` name.
  */
 export async function verifyAssertionSignature<K extends RegisteredPublicJwk>(
   assertion: string,
@@ -53,7 +82,13 @@ export async function verifyAssertionSignature<K extends RegisteredPublicJwk>(
   keys: readonly K[],
 ): Promise<{ claims: Record<string, unknown>; key: K } | null> {
   const alg = header.alg as string;
+  const compact = isCompactAlgorithm(alg) ? decodeJwt(assertion) : undefined;
   for (const jwk of candidateKeys(keys, header)) {
+    if (compact) {
+      const key = importedKey(jwk);
+      if (key && verifyJwtSignature(compact, key, alg as JwsAlgorithm)) return { claims: compact.payload, key: jwk };
+      continue;
+    }
     try {
       const { alg: _declared, ...material } = jwk;
       const key = await importJWK(material as JWK, alg);

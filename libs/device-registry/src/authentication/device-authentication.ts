@@ -92,11 +92,12 @@ export class DeviceAuthentication {
     }
     // RFC 7523 §3 item 7: single use. The insert is the check, so two concurrent uses cannot both pass.
     const skew = this.options.skewSeconds ?? 30;
-    const { count } = await this.db.prisma.assertionJti.createMany({
-      data: [{ tenant, deviceId, jti: checked.claims.jti, expiresAt: new Date((checked.claims.exp + skew) * 1000) }],
-      skipDuplicates: true,
-    });
-    return count === 1 ? (byKey.get(verified.key) ?? null) : null;
+    // Raw SQL: this runs once per device token, and the query compiler's share of a createMany was measurable.
+    const inserted = await this.db.prisma.$executeRaw`
+      INSERT INTO "devices"."assertion_jti" (tenant, device_id, jti, expires_at)
+      VALUES (${tenant}, ${deviceId}::uuid, ${checked.claims.jti}, ${new Date((checked.claims.exp + skew) * 1000)})
+      ON CONFLICT DO NOTHING`;
+    return inserted === 1 ? (byKey.get(verified.key) ?? null) : null;
   }
 
   /** The active device with its active, unexpired credentials of `kind` (no row: no such active device). */
