@@ -88,8 +88,21 @@ export const DeviceTypeConfig = z.strictObject({
   sharedSecret: z.boolean().default(false),
   /** Device tokens' lifetime (default: the tenant's). */
   accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+  /** What a device's owner may do with it, and so may share with others (delegation): e.g. `lock:unlock`. */
+  ownerScopes: z.array(ScopeToken).default([]),
 });
 export type DeviceTypeConfig = z.output<typeof DeviceTypeConfig>;
+
+/** User-to-user delegation (issue #5). */
+export const DelegationConfig = z.strictObject({
+  /** Scopes a person may share of their own account (resource `*`); none unless listed. */
+  accountScopes: z.array(ScopeToken).default([]),
+  /** Longest a grant may last (default 365 days). */
+  maxGrantSeconds: z.number().int().min(60).max(5 * 365 * 86_400).default(365 * 86_400),
+  /** Lifetime of a delegated access token; never beyond its grant (default 300 s). */
+  tokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
+});
+export type DelegationConfig = z.output<typeof DelegationConfig>;
 
 export const TenantConfig = z.strictObject({
   id: TenantId,
@@ -99,6 +112,7 @@ export const TenantConfig = z.strictObject({
   clients: z.array(ClientConfig).default([]),
   users: z.array(UserConfig).default([]),
   deviceTypes: z.array(DeviceTypeConfig).default([]),
+  delegation: DelegationConfig.default({ accountScopes: [], maxGrantSeconds: 365 * 86_400, tokenTtlSeconds: 300 }),
   devices: z.array(DeviceConfig).default([]),
 });
 export type TenantConfig = z.output<typeof TenantConfig>;

@@ -5,3 +5,4 @@ export * from './health.js';
 export * from './token/index.js';
 export * from './identity/index.js';
 export * from './device/index.js';
+export * from './delegation/index.js';

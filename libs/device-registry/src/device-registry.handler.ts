@@ -6,11 +6,13 @@ import {
   ChangeDeviceStatus,
   ClaimDevice,
   CreateDevice,
+  FindDeviceBySerial,
   GetDevice,
   GetDeviceAudit,
   IssueClaimCode,
   ListDevices,
   type ParsedRequestOf,
+  RecordDeviceCommand,
   RevokeDeviceCredential,
   UpdateDevice,
 } from '@latchkey/contracts';
@@ -46,6 +48,18 @@ export class DeviceRegistryHandler {
   @Handles(GetDevice)
   get(request: ParsedRequestOf<typeof GetDevice>) {
     return this.devices.get(request.tenant, request.deviceId);
+  }
+
+  @Handles(FindDeviceBySerial)
+  findBySerial(request: ParsedRequestOf<typeof FindDeviceBySerial>) {
+    assertStorable(request);
+    return this.devices.findBySerial(request.tenant, request.serial);
+  }
+
+  @Handles(RecordDeviceCommand)
+  recordCommand({ tenant, deviceId, ...command }: ParsedRequestOf<typeof RecordDeviceCommand>) {
+    assertStorable(command);
+    return this.devices.recordCommand(tenant, deviceId, command);
   }
 
   @Handles(ListDevices)

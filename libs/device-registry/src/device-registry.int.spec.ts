@@ -1,7 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
 import {
+  FindDeviceBySerial,
+  RecordDeviceCommand,
   type Actor,
   AddDeviceCredential,
   BindDeviceOwner,
@@ -461,6 +463,31 @@ describe('device registry over NATS and PostgreSQL', () => {
       }
       expect((await auditOf(device.id)).map((row) => [row.event, row.actor_type, row.actor_id])).toEqual([['created', 'system', 'tenants-file']]);
       expect((await outboxOf(device.id)).map((row) => row.subject)).toEqual(['latchkey.events.device.created']);
+    });
+  });
+
+  describe('finding by serial and recording commands', () => {
+    it('finds a device by its serial, only in its own tenant', async () => {
+      const { device } = await create();
+      expect((await client().send(FindDeviceBySerial, { tenant: 'demo', serial: device.serial })).device).toEqual(device);
+      expect((await failureOf(client().send(FindDeviceBySerial, { tenant: 'other', serial: device.serial }))).code).toBe('not_found');
+      expect((await failureOf(client().send(FindDeviceBySerial, { tenant: 'demo', serial: 'no-such-serial' }))).code).toBe('not_found');
+    });
+
+    it('records who sent a command for whom in the audit trail, without an event, and only for an active device', async () => {
+      const deviceId = await deviceIn('active');
+      const outboxBefore = await outboxOf(deviceId);
+      const grantId = randomUUID();
+      const recorded = await client().send(RecordDeviceCommand, { tenant: 'demo', deviceId, command: 'unlock', actor: { type: 'user', id: 'bianca-id' }, onBehalfOf: 'adam-id', grantId });
+      expect(recorded.device.id).toBe(deviceId);
+      const last = (await auditOf(deviceId)).at(-1);
+      expect(last).toMatchObject({ event: 'command', actor_type: 'user', actor_id: 'bianca-id', details: { command: 'unlock', commandId: recorded.commandId, onBehalfOf: 'adam-id', grantId } });
+      expect(await outboxOf(deviceId)).toEqual(outboxBefore);
+
+      const suspended = await deviceIn('suspended');
+      const refused = await failureOf(client().send(RecordDeviceCommand, { tenant: 'demo', deviceId: suspended, command: 'unlock', actor: admin, onBehalfOf: null, grantId: null }));
+      expect(refused.code).toBe('conflict');
+      expect((await failureOf(client().send(RecordDeviceCommand, { tenant: 'other', deviceId, command: 'unlock', actor: admin, onBehalfOf: null, grantId: null }))).code).toBe('not_found');
     });
   });
 

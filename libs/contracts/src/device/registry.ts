@@ -114,3 +114,30 @@ export const GetDeviceAudit = defineRequest({
   request: z.object({ tenant: TenantId, deviceId: DeviceId, limit: PageLimit, cursor: Cursor.optional() }),
   reply: z.object({ items: z.array(AuditRecordView), nextCursor: z.string().nullable() }),
 });
+
+/** A device by its serial (e.g. the `device:<serial>` resource of a delegation grant); `not_found` when none. */
+export const FindDeviceBySerial = defineRequest({
+  subject: 'latchkey.device.v1.find-by-serial',
+  request: z.object({ tenant: TenantId, serial: z.string().min(1).max(200) }),
+  reply: z.object({ device: DeviceView }),
+});
+
+/**
+ * A command sent to a device through the platform (the demo resource endpoint): recorded in the device's
+ * audit trail with who acted, for whom (a delegated token's `sub`) and under which grant. Refused with
+ * `conflict` unless the device is active.
+ */
+export const RecordDeviceCommand = defineRequest({
+  subject: 'latchkey.device.v1.record-command',
+  request: z.object({
+    tenant: TenantId,
+    deviceId: DeviceId,
+    command: z.string().min(1).max(100).regex(/^[a-z][a-z0-9-]*$/, 'a command name is a lowercase slug'),
+    /** Who sent it: the person or app (a delegated token's `act.sub`, else its `sub`). */
+    actor: Actor,
+    /** A delegated token's `sub`: the person the actor acted for. */
+    onBehalfOf: z.string().min(1).max(200).nullable(),
+    grantId: z.uuid().nullable(),
+  }),
+  reply: z.object({ commandId: z.string(), device: DeviceView, at: z.iso.datetime({ offset: true }) }),
+});

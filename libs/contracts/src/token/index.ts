@@ -13,3 +13,4 @@ export * from './revoke-consent.js';
 export * from './verify-access-token.js';
 export * from './device-authorization.js';
 export * from './client-jwks.js';
+export * from './token-exchange.js';

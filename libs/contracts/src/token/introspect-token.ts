@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TenantId } from '../common.js';
+import { ActorClaim } from './verify-access-token.js';
 import { defineRequest } from '../contract.js';
 import { ClientAuthentication } from './client-authentication.js';
 
@@ -23,6 +24,9 @@ export const IntrospectionResponse = z.object({
   /** Extension (RFC 7662 §2.2 allows them): a device token's device type and the device owner's user id. */
   device_type: z.string().optional(),
   owner: z.string().optional(),
+  /** RFC 8693 §4.1 / §4.4 on a delegated token: the acting party and the grant. */
+  act: ActorClaim.optional(),
+  gid: z.string().optional(),
 });
 export type IntrospectionResponse = z.infer<typeof IntrospectionResponse>;
 

@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { TenantId } from '../common.js';
 import { defineRequest } from '../contract.js';
 
+/** RFC 8693 §4.1 `act`: the acting party, and (nested) who it acts for in turn. */
+export interface ActorClaimValue {
+  sub: string;
+  act?: ActorClaimValue;
+}
+export const ActorClaim: z.ZodType<ActorClaimValue> = z.lazy(() => z.object({ sub: z.string(), act: ActorClaim.optional() }));
+
 /** The claims of a valid RFC 9068 access token of the tenant. */
 export const AccessTokenClaims = z.object({
   iss: z.string(),
@@ -17,6 +24,10 @@ export const AccessTokenClaims = z.object({
   device_type: z.string().optional(),
   /** Device tokens: the user id of the device's owner, when it has one. */
   owner: z.string().optional(),
+  /** Delegated tokens (RFC 8693 §4.1): who acts for `sub`; nested for a chain of re-delegations. */
+  act: ActorClaim.optional(),
+  /** Delegated tokens: the delegation grant they were issued under (revoking it revokes them). */
+  gid: z.string().optional(),
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>;
 

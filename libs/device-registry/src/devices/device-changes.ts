@@ -3,8 +3,10 @@ import { type Actor, DEVICE_EVENTS, type DeviceEventName, type DeviceStatus } fr
 import type { Prisma } from '../generated/prisma/client.js';
 import { AUDIT_TABLE, type AuditRow, multiRowInsert, OUTBOX_TABLE, type OutboxRow } from './multi-row-insert.js';
 
-/** What the audit trail records: every device event, and changes that publish none (a claim code issued). */
-export type AuditEvent = DeviceEventName | 'claim_code_issued';
+/** What the audit trail records: every device event, and records that publish none (a claim code issued, a command sent). */
+export type AuditEvent = DeviceEventName | 'claim_code_issued' | 'command';
+
+const AUDIT_ONLY: ReadonlySet<AuditEvent> = new Set(['claim_code_issued', 'command']);
 
 /** One change of one device: its audit record and, for a device event, its outbox row. */
 export interface DeviceChange {
@@ -48,8 +50,8 @@ export function changeRows(changes: readonly DeviceChange[]): ChangeRows {
       reason,
       details: change.details ?? {},
     });
-    if (change.event === 'claim_code_issued') continue;
-    const contract = DEVICE_EVENTS[change.event];
+    if (AUDIT_ONLY.has(change.event)) continue;
+    const contract = DEVICE_EVENTS[change.event as DeviceEventName];
     const eventId = randomUUID();
     const payload = contract.payload.parse({
       eventId,

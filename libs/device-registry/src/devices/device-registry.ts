@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TenantDirectory } from '@latchkey/config';
 import {
   type Actor,
@@ -10,6 +11,7 @@ import {
   type DeviceView,
   type ListDevices,
   type ParsedRequestOf,
+  type RecordDeviceCommand,
   type ReplyOf,
   type UpdateDevice,
 } from '@latchkey/contracts';
@@ -22,6 +24,7 @@ import { AuditCursorKey, decodeCursor, DeviceCursorKey, encodeCursor } from './c
 import { auditView, credentialView, deviceView, statusOf } from './device-views.js';
 import { assertChangeable, transition } from './lifecycle.js';
 
+type RecordedCommand = Omit<ParsedRequestOf<typeof RecordDeviceCommand>, 'tenant' | 'deviceId'>;
 type ListQuery = Omit<ParsedRequestOf<typeof ListDevices>, 'tenant'>;
 type Changes = ParsedRequestOf<typeof UpdateDevice>['changes'];
 const DESCRIPTIVE_FIELDS = ['model', 'firmwareVersion', 'location'] as const;
@@ -151,6 +154,31 @@ export class DeviceRegistry {
       await tx.claimCode.deleteMany({ where: { tenant, deviceId: current.id } });
       await recordChanges(tx, { device: updated, event: 'claimed', actor: { type: 'user', id: userId }, at, details: { via: 'device_authorization' } });
       return { device: deviceView(updated), bound: true };
+    });
+  }
+
+  /** A device by its serial: the stable name delegation grants use (`device:<serial>`, ADR 0019). */
+  async findBySerial(tenant: string, serial: string): Promise<{ device: DeviceView }> {
+    this.tenants.get(tenant);
+    const device = await this.store.prisma.device.findUnique({ where: { tenant_serial: { tenant, serial } } });
+    if (!device) throw new ContractError('not_found', 'no such device');
+    return { device: deviceView(device) };
+  }
+
+  /**
+   * A command sent to the device through the platform, recorded in its audit trail with who sent it,
+   * for whom and under which grant. Only an active device takes commands.
+   */
+  async recordCommand(tenant: string, deviceId: string, command: RecordedCommand): Promise<ReplyOf<typeof RecordDeviceCommand>> {
+    this.tenants.get(tenant);
+    const at = new Date(this.clock());
+    const commandId = randomUUID();
+    return this.store.write(async (tx) => {
+      const current = await this.store.lock(tx, tenant, deviceId);
+      if (statusOf(current) !== 'active') throw new ContractError('conflict', `a ${statusOf(current)} device takes no commands`, { status: statusOf(current) });
+      const details = { command: command.command, commandId, onBehalfOf: command.onBehalfOf, grantId: command.grantId };
+      await recordChanges(tx, { device: current, event: 'command', actor: command.actor, at, details });
+      return { commandId, device: deviceView(current), at: at.toISOString() };
     });
   }
 

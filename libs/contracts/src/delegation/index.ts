@@ -1,0 +1,3 @@
+export * from './grant.js';
+export * from './grants.js';
+export * from './events.js';
