@@ -31,14 +31,14 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Login failures count against the account (5 in 15 min lock it): stop the login phase long before. */
 const MAX_LOGIN_FAILURES = 3;
 
-class FlowChanged extends Error {
+export class FlowChanged extends Error {
   constructor(step, message) {
     super(`user flows, ${step}: ${message} (did the authorization-code / login flow change? see docs/adr/0012, 0013 and bench/user-flows.mjs)`);
   }
 }
 
 // ---- a tiny HTTP client: keep-alive, manual redirects, response headers and body ---------------------
-function client(maxSockets, localAddress) {
+export function client(maxSockets, localAddress) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, ...(localAddress ? { localAddress } : {}) });
   const request = (url, { method = 'GET', headers = {}, body } = {}) =>
     new Promise((resolve, reject) => {
@@ -57,7 +57,7 @@ function client(maxSockets, localAddress) {
 }
 
 /** Cookies of one browser (one host). */
-class Jar {
+export class Jar {
   cookies = new Map();
   header() {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
@@ -86,23 +86,23 @@ function decode(text) {
   return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-const pkce = () => {
+export const pkce = () => {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 };
 
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-function summary(name, latencies, errors, seconds, extra = {}) {
+export function summary(name, latencies, errors, seconds, extra = {}) {
   const sorted = Float64Array.from(latencies).sort();
   return { name, ok: latencies.length, perSecond: latencies.length / seconds, seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors, ...extra };
 }
 
 /** Counts error responses by status and keeps the first body of each, for the report. */
-class Errors {
+export class Errors {
   count = 0;
   byStatus = new Map();
   samples = new Map();
@@ -123,6 +123,71 @@ async function pool(workers, next, work) {
       for (let item = next(); item !== undefined; item = next()) await work(item);
     }),
   );
+}
+
+/** `GET /authorize` of the authorization-code flow with PKCE (S256) for `app` ({ id, redirectUri }). */
+export function authorizeUrlFor(issuer, app, scope, challenge) {
+  return `${issuer}/oauth2/authorize?${new URLSearchParams({ response_type: 'code', client_id: app.id, redirect_uri: app.redirectUri, scope, state: randomBytes(8).toString('hex'), code_challenge: challenge, code_challenge_method: 'S256' })}`;
+}
+
+/** The code of a redirect to the client, undefined for any other location, or a FlowChanged naming `step`. */
+export function codeFromRedirect(location, redirectUri, step) {
+  if (!location?.startsWith(redirectUri)) return undefined;
+  const params = new URL(location).searchParams;
+  if (params.get('error')) throw new FlowChanged(step, `the client got error=${params.get('error')} (${params.get('error_description') ?? ''})`);
+  const code = params.get('code');
+  if (!code) throw new FlowChanged(step, `redirect to the client without a code: ${location}`);
+  return code;
+}
+
+/**
+ * Signs `user` in as a browser does — `/authorize`, the login form, the consent form (allow) — until the
+ * redirect to `app` with a code. `http` is a `client(...)`; returns the browser's cookie jar, the code,
+ * its PKCE verifier and the steps seen.
+ */
+export async function signInThroughForms({ http: web, issuer, app, scope, user }) {
+  const origin = new URL(issuer).origin;
+  const get = async (jar, url) => jar.remember(await web.request(url, { headers: jar.cookies.size ? { cookie: jar.header() } : {} }));
+  const postPage = async (jar, action, fields) =>
+    jar.remember(
+      await web.request(new URL(action, origin).href, {
+        method: 'POST',
+        headers: { origin, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        body: new URLSearchParams(fields).toString(),
+      }),
+    );
+  const jar = new Jar();
+  const request = pkce();
+  let response = await get(jar, authorizeUrlFor(issuer, app, scope, request.challenge));
+  const seen = [];
+  for (let step = 0; step < 8; step += 1) {
+    const code = codeFromRedirect(response.headers.location, app.redirectUri, `signing in as ${user.username}`);
+    if (code !== undefined) {
+      if (![...jar.cookies.keys()].some((name) => name.includes('session'))) throw new FlowChanged('signing in', `no session cookie after signing in (cookies: ${[...jar.cookies.keys()].join(', ')})`);
+      return { jar, code, verifier: request.verifier, seen };
+    }
+    if (response.headers.location) {
+      seen.push(`${response.status} ${response.headers.location.split('?')[0].replace(origin, '')}`);
+      response = await get(jar, new URL(response.headers.location, origin).href);
+      continue;
+    }
+    const where = `signing in as ${user.username}`;
+    if (response.status !== 200) throw new FlowChanged(where, `${seen.join(', ')} then ${response.status}: ${response.text.slice(0, 300)}`);
+    if (response.text.includes('name="otp"')) throw new FlowChanged(where, `${user.username} is asked for a one-time code: the bench signs in with a password only`);
+    if (response.text.includes('name="password"')) {
+      if (seen.includes('login form')) throw new FlowChanged(where, `the login form came back after posting ${user.username}'s password (wrong password, account locked?)`);
+      seen.push('login form');
+      const form = formOf(response.text, 'login page');
+      response = await postPage(jar, form.action, { ...form.fields, username: user.username, password: user.password });
+    } else if (response.text.includes('value="allow"')) {
+      seen.push('consent form (allow)');
+      const form = formOf(response.text, 'consent page');
+      response = await postPage(jar, form.action, { ...form.fields, decision: 'allow' });
+    } else {
+      throw new FlowChanged(where, `unexpected page after ${seen.join(', ')}: ${response.text.slice(0, 300)}`);
+    }
+  }
+  throw new FlowChanged(`signing in as ${user.username}`, `no redirect to the client after ${seen.join(', ')}`);
 }
 
 /** The argon2id parameters of the code defaults, and of adam's stored hash (what verification uses). */
@@ -160,23 +225,13 @@ export async function runUserFlows({ issuer, codes, connections, duration, login
   const http1 = client(Math.max(connections, loginConnections, 16));
   const sameOrigin = { origin, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' };
 
-  const authorizeUrl = (challenge) =>
-    `${issuer}/oauth2/authorize?${new URLSearchParams({ response_type: 'code', client_id: WEB.id, redirect_uri: WEB.redirectUri, scope: SCOPE, state: randomBytes(8).toString('hex'), code_challenge: challenge, code_challenge_method: 'S256' })}`;
+  const authorizeUrl = (challenge) => authorizeUrlFor(issuer, WEB, SCOPE, challenge);
   const get = async (jar, url) => jar.remember(await http1.request(url, { headers: jar.cookies.size ? { cookie: jar.header() } : {} }));
-  const postPage = async (jar, action, fields) =>
-    jar.remember(await http1.request(new URL(action, origin).href, { method: 'POST', headers: { ...sameOrigin, cookie: jar.header() }, body: new URLSearchParams(fields).toString() }));
   const token = (fields) => http1.request(tokenUrl, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
   const exchange = (code, verifier) => token({ grant_type: 'authorization_code', code, redirect_uri: WEB.redirectUri, code_verifier: verifier });
   const refresh = (refreshToken) => token({ grant_type: 'refresh_token', refresh_token: refreshToken });
   /** The code of a redirect to the client, or a FlowChanged naming `step`. */
-  const codeOf = (location, step) => {
-    if (!location?.startsWith(WEB.redirectUri)) return undefined;
-    const params = new URL(location).searchParams;
-    if (params.get('error')) throw new FlowChanged(step, `the client got error=${params.get('error')} (${params.get('error_description') ?? ''})`);
-    const code = params.get('code');
-    if (!code) throw new FlowChanged(step, `redirect to the client without a code: ${location}`);
-    return code;
-  };
+  const codeOf = (location, step) => codeFromRedirect(location, WEB.redirectUri, step);
   const tokenJson = (response, step) => {
     if (response.status !== 200) throw new FlowChanged(step, `POST /oauth2/token answered ${response.status}: ${response.text.slice(0, 300)}`);
     const json = JSON.parse(response.text);
@@ -187,40 +242,7 @@ export async function runUserFlows({ issuer, codes, connections, duration, login
 
   try {
     // ---- 1. sign in once per user (login form, consent form), as a browser does ----------------------
-    const signIn = async (user) => {
-      const jar = new Jar();
-      const request = pkce();
-      let response = await get(jar, authorizeUrl(request.challenge));
-      const seen = [];
-      for (let step = 0; step < 8; step += 1) {
-        const code = codeOf(response.headers.location, `signing in as ${user.username}`);
-        if (code !== undefined) {
-          if (![...jar.cookies.keys()].some((name) => name.includes('session'))) throw new FlowChanged('signing in', `no session cookie after signing in (cookies: ${[...jar.cookies.keys()].join(', ')})`);
-          return { jar, code, verifier: request.verifier, seen };
-        }
-        if (response.headers.location) {
-          seen.push(`${response.status} ${response.headers.location.split('?')[0].replace(origin, '')}`);
-          response = await get(jar, new URL(response.headers.location, origin).href);
-          continue;
-        }
-        const where = `signing in as ${user.username}`;
-        if (response.status !== 200) throw new FlowChanged(where, `${seen.join(', ')} then ${response.status}: ${response.text.slice(0, 300)}`);
-        if (response.text.includes('name="otp"')) throw new FlowChanged(where, `${user.username} is asked for a one-time code: the bench signs in with a password only`);
-        if (response.text.includes('name="password"')) {
-          if (seen.includes('login form')) throw new FlowChanged(where, `the login form came back after posting ${user.username}'s password (wrong password, account locked?)`);
-          seen.push('login form');
-          const form = formOf(response.text, 'login page');
-          response = await postPage(jar, form.action, { ...form.fields, username: user.username, password: user.password });
-        } else if (response.text.includes('value="allow"')) {
-          seen.push('consent form (allow)');
-          const form = formOf(response.text, 'consent page');
-          response = await postPage(jar, form.action, { ...form.fields, decision: 'allow' });
-        } else {
-          throw new FlowChanged(where, `unexpected page after ${seen.join(', ')}: ${response.text.slice(0, 300)}`);
-        }
-      }
-      throw new FlowChanged(`signing in as ${user.username}`, `no redirect to the client after ${seen.join(', ')}`);
-    };
+    const signIn = (user) => signInThroughForms({ http: http1, issuer, app: WEB, scope: SCOPE, user });
     const signedIn = await signIn(USER);
     for (const other of LOGIN_USERS.slice(1)) await signIn(other); // their consent too: every login POST ends at the client
     const browser = signedIn.jar;

@@ -80,6 +80,9 @@ export class TokenEndpoints {
       tenant: claims.tenant,
       ...(claims.device_type !== undefined ? { device_type: claims.device_type } : {}),
       ...(claims.owner !== undefined ? { owner: claims.owner } : {}),
+      // RFC 8693 §4.1 / §4.4 on a delegated token (docs/adr/0021).
+      ...(claims.act !== undefined ? { act: claims.act } : {}),
+      ...(claims.gid !== undefined ? { gid: claims.gid } : {}),
     };
   }
 
@@ -104,7 +107,8 @@ export class TokenEndpoints {
   /**
    * `latchkey.token.v1.verify-access-token`: the platform's own check of a bearer token (userinfo, the
    * gateway's guard). Same rules as introspection, without client authentication; revocation counts —
-   * by jti and by the subject's cut-off (a suspended device), checked in one query (docs/adr/0017).
+   * by jti, by the subject's cut-off (a suspended device; docs/adr/0017) and by the grant of a delegated
+   * token (docs/adr/0021), checked in one query.
    */
   async verifyAccessToken(request: ParsedRequestOf<typeof VerifyAccessToken>): Promise<ReplyOf<typeof VerifyAccessToken>> {
     const tenant = this.tenants.get(request.tenant);

@@ -1,6 +1,7 @@
-import { GetJwks, IntrospectToken, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey, VerifyAccessToken } from '@latchkey/contracts';
+import { GetJwks, IntrospectToken, IssueDelegatedTokens, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey, VerifyAccessToken } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
+import { DelegationsClaim } from './delegation/delegations-claim.js';
 import { KeyRotation } from './keys/key-rotation.js';
 import { TokenEndpoints } from './token-endpoints.js';
 
@@ -10,6 +11,7 @@ export class TokenHandler {
   constructor(
     @Inject(TokenEndpoints) private readonly endpoints: TokenEndpoints,
     @Inject(KeyRotation) private readonly rotation: KeyRotation,
+    @Inject(DelegationsClaim) private readonly delegations: DelegationsClaim,
   ) {}
 
   @Handles(IssueToken)
@@ -30,6 +32,12 @@ export class TokenHandler {
   @Handles(VerifyAccessToken)
   verifyAccessToken(request: ParsedRequestOf<typeof VerifyAccessToken>) {
     return this.endpoints.verifyAccessToken(request);
+  }
+
+  /** The userinfo `delegations` claim, for the gateway (docs/adr/0021). */
+  @Handles(IssueDelegatedTokens)
+  issueDelegatedTokens(request: ParsedRequestOf<typeof IssueDelegatedTokens>) {
+    return this.delegations.issue(request);
   }
 
   @Handles(GetJwks)

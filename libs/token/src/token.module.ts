@@ -19,11 +19,14 @@ import { ClientAssertions } from './clients/client-assertions.js';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { DeviceClients } from './clients/device-clients.js';
 import { Consents } from './consent/consents.js';
+import { DelegatedTokens } from './delegation/delegated-tokens.js';
+import { DelegationsClaim } from './delegation/delegations-claim.js';
 import { AuthorizationCodeGrant } from './grants/authorization-code.grant.js';
 import { RefreshTokenGrant } from './grants/refresh-token.grant.js';
 import { ClientRepository } from './clients/client.repository.js';
 import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { DeviceCodeGrant } from './grants/device-code.grant.js';
+import { TokenExchangeGrant } from './grants/token-exchange.grant.js';
 import { DeviceCodes } from './device/device-codes.js';
 import { DeviceFlow } from './device/device-flow.js';
 import { DeviceHandler } from './device/device.handler.js';
@@ -38,6 +41,7 @@ import { TOKEN_OPTIONS, type TokenServiceOptions } from './token.options.js';
 import { TokenDatabase } from './token.prisma.js';
 import { AccessTokens } from './tokens/access-tokens.js';
 import { DeviceRevocationFeed } from './tokens/device-revocation-feed.js';
+import { GrantRevocationFeed } from './tokens/grant-revocation-feed.js';
 import { IdTokens } from './tokens/id-tokens.js';
 import { type AccessTokenRevoker, RefreshTokens } from './tokens/refresh-tokens.js';
 import { Revocations } from './tokens/revocations.js';
@@ -60,6 +64,7 @@ class TokenLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeAppl
     @Inject(UserCodeThrottle) private readonly userCodeThrottle: UserCodeThrottle,
     @Inject(ClientAssertions) private readonly clientAssertions: ClientAssertions,
     @Inject(DeviceRevocationFeed) private readonly deviceRevocations: DeviceRevocationFeed,
+    @Inject(GrantRevocationFeed) private readonly grantRevocations: GrantRevocationFeed,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -82,14 +87,17 @@ class TokenLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeAppl
     this.rotation.start();
   }
 
-  /** Device events are consumed before any request is served (docs/adr/0017); a consumer that cannot start fails the boot. */
+  /**
+   * Device and delegation-grant events are consumed before any request is served (docs/adr/0017,
+   * 0021); a consumer that cannot start fails the boot.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.deviceRevocations.start();
+    await Promise.all([this.deviceRevocations.start(), this.grantRevocations.start()]);
   }
 
   /** Before the database closes: an event in flight is then either handled or redelivered. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.deviceRevocations.stop();
+    await Promise.all([this.deviceRevocations.stop(), this.grantRevocations.stop()]);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -163,6 +171,18 @@ export class TokenModule {
           useFactory: (stream: EventStream, revocations: Revocations) => new DeviceRevocationFeed(stream, revocations, clock, options.deviceRevocation),
         },
         {
+          provide: GrantRevocationFeed,
+          inject: [EventStream, Revocations],
+          useFactory: (stream: EventStream, revocations: Revocations) => new GrantRevocationFeed(stream, revocations, clock),
+        },
+        { provide: AccessTokens, inject: [SigningKeys], useFactory: (keys: SigningKeys) => new AccessTokens(keys, options.publicUrl, clock) },
+        { provide: DelegatedTokens, inject: [AccessTokens], useFactory: (accessTokens: AccessTokens) => new DelegatedTokens(accessTokens, options.publicUrl, clock) },
+        {
+          provide: DelegationsClaim,
+          inject: [ClientRepository, ContractClient, DelegatedTokens],
+          useFactory: (clients: ClientRepository, delegation: ContractClient, delegatedTokens: DelegatedTokens) => new DelegationsClaim(tenants, clients, delegation, delegatedTokens),
+        },
+        {
           provide: DeviceClients,
           inject: [ContractClient],
           useFactory: (registry: ContractClient) => new DeviceClients(tenants, registry, options.publicUrl, clock),
@@ -200,7 +220,7 @@ export class TokenModule {
         },
         {
           provide: TokenEndpoints,
-          inject: [SigningKeys, ClientAuthenticator, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient, DeviceCodes],
+          inject: [SigningKeys, ClientAuthenticator, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient, DeviceCodes, AccessTokens, DelegatedTokens],
           useFactory: (
             keys: SigningKeys,
             authenticator: ClientAuthenticator,
@@ -210,8 +230,9 @@ export class TokenModule {
             revoker: AccessTokenRevoker,
             messaging: ContractClient,
             deviceCodes: DeviceCodes,
+            accessTokens: AccessTokens,
+            delegatedTokens: DelegatedTokens,
           ) => {
-            const accessTokens = new AccessTokens(keys, options.publicUrl, clock);
             const userTokens = new UserTokens(accessTokens, new IdTokens(keys, options.publicUrl, clock), options.publicUrl);
             // The grant map: the token endpoint looks a grant up by its grant_type, never switches on it.
             const grants = [
@@ -219,6 +240,7 @@ export class TokenModule {
               new AuthorizationCodeGrant(codes, userTokens, refreshTokens, revoker, options.refreshTokens),
               new RefreshTokenGrant(refreshTokens, userTokens, revoker, options.refreshTokens),
               new DeviceCodeGrant(deviceCodes, userTokens, refreshTokens, revoker, options.refreshTokens),
+              new TokenExchangeGrant(accessTokens, revocations, messaging, delegatedTokens, options.publicUrl),
             ];
             return new TokenEndpoints(
               tenants,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { issuerOf } from '@latchkey/config';
+import type { ActorClaimValue } from '@latchkey/contracts';
 import { decodeJwt, type JwsAlgorithm, signJwt, verifyJwtSignature } from '@latchkey/crypto';
 import type { SigningKeys } from '../keys/signing-keys.js';
 
@@ -16,6 +17,10 @@ export interface AccessTokenClaims {
   /** A device's own token (docs/adr/0017): its type, and its owner's user id when it has one. */
   device_type?: string;
   owner?: string;
+  /** A delegated token (RFC 8693 §4.1, docs/adr/0021): who acts for `sub`, the current actor outermost. */
+  act?: ActorClaimValue;
+  /** A delegated token: the delegation grant it was issued under; ending the grant revokes it. */
+  gid?: string;
 }
 
 export interface IssueAccessToken {
@@ -27,6 +32,8 @@ export interface IssueAccessToken {
   lifetimeSeconds: number;
   /** For a device's own token: the claims `device_type` and `owner`. */
   device?: { type: string; ownerId: string | null };
+  /** For a delegated token (docs/adr/0021): the claims `act` and `gid`. */
+  delegation?: { act: ActorClaimValue; grantId: string };
   /** The token's date (epoch ms) when it is not now: a device's, when the registry checked its proof (docs/adr/0017). */
   issuedAt?: number | undefined;
 }
@@ -59,6 +66,7 @@ export class AccessTokens {
       jti: randomUUID(),
       tenant: request.tenant,
       ...(request.device ? { device_type: request.device.type, ...(request.device.ownerId !== null ? { owner: request.device.ownerId } : {}) } : {}),
+      ...(request.delegation ? { act: request.delegation.act, gid: request.delegation.grantId } : {}),
     };
     const token = signJwt({ alg: signer.alg, typ: 'at+jwt', kid: signer.kid }, { ...claims }, signer.privateKey);
     return { token, claims };
@@ -77,6 +85,8 @@ export class AccessTokens {
     if (typeof claims.exp !== 'number' || claims.exp <= now || typeof claims.jti !== 'string' || typeof claims.client_id !== 'string') return null;
     // Revocation cut-offs compare against iat and sub (docs/adr/0017): a token of ours always has both.
     if (typeof claims.iat !== 'number' || typeof claims.sub !== 'string') return null;
+    // A grant revocation matches on gid (docs/adr/0021): a token of ours carries it as a string or not at all.
+    if (claims.gid !== undefined && typeof claims.gid !== 'string') return null;
     return claims as AccessTokenClaims;
   }
 }

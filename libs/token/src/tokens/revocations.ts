@@ -7,14 +7,18 @@ export interface RevocableToken {
   client_id: string;
   /** Seconds since the epoch. */
   iat: number;
+  /** A delegated token's grant (docs/adr/0021). */
+  gid?: string | undefined;
 }
 
 /**
- * Two kinds of revocation, both kept only while a token they revoke could still be alive:
+ * Three kinds of revocation, all kept only while a token they revoke could still be alive:
  * - revoked JWT ids (RFC 7009, refresh-family and code-replay revocations), until the token expires;
  * - per-subject cut-offs (a suspended or decommissioned device, a revoked device credential;
  *   docs/adr/0017): every token whose `sub` or `client_id` is the subject and whose `iat` is at or
- *   before the cut-off is revoked.
+ *   before the cut-off is revoked;
+ * - ended delegation grants (revoked, declined, expired; docs/adr/0021): every token whose `gid` is the
+ *   grant is revoked, whenever it was issued — a grant that ended never comes back.
  */
 export class Revocations {
   constructor(private readonly db: TokenDatabase) {}
@@ -25,8 +29,9 @@ export class Revocations {
   }
 
   /**
-   * Both checks in one statement, so the verify path costs the one round trip it always did: the jti
-   * by its primary key, the subject and the client by the cut-offs' primary key.
+   * Every check in one statement, so the verify path costs the one round trip it always did: the jti
+   * by its primary key, the subject and the client by the cut-offs' primary key, the grant of a
+   * delegated token by the grant revocations' primary key (no grant: `grant_id = NULL` matches nothing).
    */
   async isRevoked(tenant: string, token: RevocableToken): Promise<boolean> {
     const [row] = await this.db.prisma.$queryRaw<{ revoked: boolean }[]>`
@@ -35,8 +40,20 @@ export class Revocations {
             SELECT 1 FROM "token"."subject_revocation"
             WHERE tenant = ${tenant} AND subject IN (${token.sub}, ${token.client_id})
               AND revoked_before >= to_timestamp(${token.iat}::double precision)
-          ) AS revoked`;
+          )
+          OR EXISTS (SELECT 1 FROM "token"."grant_revocation" WHERE tenant = ${tenant} AND grant_id = ${token.gid ?? null}::text) AS revoked`;
     return row?.revoked === true;
+  }
+
+  /**
+   * Revokes every token issued under a delegation grant that ended (docs/adr/0021). Idempotent: the
+   * first end is kept, `expiresAt` only grows. `expiresAt`: when no token of the grant can be alive.
+   */
+  async revokeGrant(tenant: string, grantId: string, reason: string, endedAt: Date, expiresAt: Date): Promise<void> {
+    await this.db.prisma.$executeRaw`
+      INSERT INTO "token"."grant_revocation" AS r (tenant, grant_id, reason, ended_at, expires_at)
+      VALUES (${tenant}, ${grantId}, ${reason}, ${endedAt}::timestamptz, ${expiresAt}::timestamptz)
+      ON CONFLICT (tenant, grant_id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`;
   }
 
   /**
@@ -55,10 +72,11 @@ export class Revocations {
   }
 
   async sweepExpired(now = new Date()): Promise<number> {
-    const [tokens, subjects] = await Promise.all([
+    const [tokens, subjects, grants] = await Promise.all([
       this.db.prisma.revokedToken.deleteMany({ where: { expiresAt: { lt: now } } }),
       this.db.prisma.subjectRevocation.deleteMany({ where: { expiresAt: { lt: now } } }),
+      this.db.prisma.grantRevocation.deleteMany({ where: { expiresAt: { lt: now } } }),
     ]);
-    return tokens.count + subjects.count;
+    return tokens.count + subjects.count + grants.count;
   }
 }
