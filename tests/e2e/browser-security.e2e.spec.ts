@@ -318,7 +318,7 @@ describe('discovery lists exactly the browser flows that exist', () => {
       userinfo_endpoint: `${issuer}/oauth2/userinfo`,
       end_session_endpoint: `${issuer}/oauth2/logout`,
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       code_challenge_methods_supported: ['S256'],
       id_token_signing_alg_values_supported: ['ES256', 'RS256'],
       prompt_values_supported: ['none', 'login', 'consent'],

@@ -52,9 +52,14 @@ async function waitForReady(url, timeoutMs) {
 
 /**
  * Starts the six services (and, when not given, a PostgreSQL and a NATS server of its own).
- * Options: databaseUrl, natsUrl, port, publicUrl, tenantsFile, kek, log ('inherit' | 'ignore' | 'prefix'), env.
+ * Options: databaseUrl, natsUrl, port, publicUrl, tenantsFile, kek, log ('inherit' | 'ignore' | 'prefix'),
+ * env (every service), serviceEnv ({ [service]: { VAR: value } }: one service only, e.g. the delegation
+ * service's LATCHKEY_CLOCK_OFFSET_MS, so a test can move one clock without shifting the others).
  */
 export async function startPlatform(options = {}) {
+  // A typo in a service name would silently leave that service's clock (or whatever) unshifted.
+  const unknown = Object.keys(options.serviceEnv ?? {}).filter((name) => !SERVICES.includes(name));
+  if (unknown.length) throw new Error(`serviceEnv names no service: ${unknown.join(', ')} (services: ${SERVICES.join(', ')})`);
   const owned = [];
   let databaseUrl = options.databaseUrl;
   if (!databaseUrl) {
@@ -93,10 +98,11 @@ export async function startPlatform(options = {}) {
   const log = options.log ?? 'ignore';
   const processes = new Map();
 
-  const startService = (name) => {
+  // `extraEnv` (a restart with, say, another clock offset) wins over serviceEnv, which wins over env.
+  const startService = (name, extraEnv = {}) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
-      env,
+      env: { ...env, ...options.serviceEnv?.[name], ...extraEnv },
       stdio: log === 'inherit' ? 'inherit' : log === 'prefix' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'],
     });
     if (log === 'prefix') {

@@ -14,12 +14,14 @@ import { DeviceController } from './browser/device.controller.js';
 import { LogoutController } from './browser/logout.controller.js';
 import { PageFlow } from './browser/page-flow.js';
 import { PageSecurity } from './browser/page-security.js';
+import { DelegationsController } from './delegations/delegations.controller.js';
 import { DiscoveryController } from './discovery/discovery.controller.js';
 import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
 import { HealthController } from './health/health.controller.js';
 import { GatewayErrorFilter } from './http/error.filter.js';
 import { TokenController } from './oauth/token.controller.js';
 import { UserinfoController } from './oauth/userinfo.controller.js';
+import { DeviceCommandsController } from './resources/commands.controller.js';
 import { GatewayTenants } from './tenants.js';
 
 /** The HTTP edge: stateless, it owns no data and asks the services over NATS. */
@@ -43,6 +45,8 @@ export class GatewayModule {
         BulkProvisioningController,
         DeviceClaimApiController,
         DeviceSelfController,
+        DelegationsController,
+        DeviceCommandsController,
         OpenApiController,
       ],
       providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, TokenGuard, { provide: APP_FILTER, useClass: GatewayErrorFilter }],

@@ -11,12 +11,23 @@ export interface ConfidentialClient {
   secret: string;
 }
 
-export interface WebClient extends ConfidentialClient {
+/** A client of the authorization-code flow: confidential with a secret, public (PKCE only) without. */
+export interface WebClient {
+  id: string;
+  secret?: string;
   redirectUri: string;
 }
 
 /** The demo web app of `config/tenants.dev.yaml`. */
 export const DEMO_WEB: WebClient = { id: 'demo-web', secret: 'demo-web-secret', redirectUri: 'http://localhost:8080/callback' };
+
+/** The demo mobile app of `config/tenants.dev.yaml`: a public client (no secret), allowed token exchange. */
+export const DEMO_APP: WebClient = { id: 'demo-app', redirectUri: 'http://127.0.0.1:8765/callback' };
+
+/** A public client names itself with `client_id` in the form; a confidential one authenticates with Basic. */
+export function clientFields(client: Pick<WebClient, 'id' | 'secret'>): { params: Record<string, string>; authorization?: string } {
+  return client.secret === undefined ? { params: { client_id: client.id } } : { params: {}, authorization: basicAuth(client.id, client.secret) };
+}
 
 /** `client_credentials` at the tenant's token endpoint; the access token. */
 export async function clientCredentialsToken(issuer: string, client: ConfidentialClient, scope?: string): Promise<string> {
@@ -49,6 +60,11 @@ export async function authorizeInBrowser(browser: HttpBrowser, origin: string, u
 
 /** A person's access token for `client` with `scope`, through the authorization-code flow with PKCE. */
 export async function userAccessToken(issuer: string, user: { username: string; password: string }, scope: string, client: WebClient = DEMO_WEB): Promise<string> {
+  return (await userTokens(issuer, user, scope, client)).access_token;
+}
+
+/** The token response of the authorization-code flow with PKCE for `user` at `client`. */
+export async function userTokens(issuer: string, user: { username: string; password: string }, scope: string, client: WebClient = DEMO_WEB): Promise<{ access_token: string; scope: string; refresh_token?: string }> {
   const origin = new URL(issuer).origin;
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(8).toString('hex');
@@ -65,7 +81,8 @@ export async function userAccessToken(issuer: string, user: { username: string; 
   expect(callback.searchParams.get('state')).toBe(state);
   const code = callback.searchParams.get('code');
   expect(code).toBeTruthy();
-  const response = await postForm(`${issuer}/oauth2/token`, { grant_type: 'authorization_code', code: code as string, redirect_uri: client.redirectUri, code_verifier: verifier }, basicAuth(client.id, client.secret));
+  const { params, authorization } = clientFields(client);
+  const response = await postForm(`${issuer}/oauth2/token`, { grant_type: 'authorization_code', code: code as string, redirect_uri: client.redirectUri, code_verifier: verifier, ...params }, authorization);
   expect(response.status).toBe(200);
-  return (response.json as { access_token: string }).access_token;
+  return response.json as { access_token: string; scope: string; refresh_token?: string };
 }

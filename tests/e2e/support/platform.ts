@@ -16,8 +16,14 @@ export interface PlatformOptions {
   publicUrl?: string;
   kek?: string;
   readyTimeoutMs?: number;
+  /** Environment of every service. */
   env?: Record<string, string>;
+  /** Environment of one service only, by service name (e.g. `{ delegation: { LATCHKEY_CLOCK_OFFSET_MS: '3600000' } }`). */
+  serviceEnv?: ServiceEnv;
 }
+
+export type ServiceName = 'identity' | 'token' | 'delegation' | 'device-registry' | 'policy' | 'gateway';
+export type ServiceEnv = Partial<Record<ServiceName, Record<string, string>>>;
 
 export interface Platform {
   url: string;
@@ -25,7 +31,8 @@ export interface Platform {
   databaseUrl: string;
   natsUrl: string;
   processes: Map<string, ChildProcess>;
-  startService(name: string): ChildProcess;
+  /** (Re)starts a service; `extraEnv` wins over its `serviceEnv` (e.g. a restart with another clock offset). */
+  startService(name: string, extraEnv?: Record<string, string>): ChildProcess;
   stopService(name: string, signal?: NodeJS.Signals): Promise<void>;
   waitForReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -66,14 +73,20 @@ function requiredEnv(name: string): string {
  * A database and a nats-server of its own, and the six services on them; `close()` stops everything
  * and drops the database. NATS is per file: two platforms on one server would answer each other.
  */
-export async function startE2eEnvironment(options: { tenantsFile?: string } = {}): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(options: { tenantsFile?: string; serviceEnv?: ServiceEnv } = {}): Promise<E2eEnvironment> {
   const adminUrl = requiredEnv('LATCHKEY_TEST_DATABASE_URL');
   const database = await createDatabase(adminUrl);
   let nats: Awaited<ReturnType<LocalInfraModule['startNats']>> | undefined;
   let platform: Platform;
   try {
     nats = await localInfra.startNats();
-    platform = await startPlatform({ databaseUrl: database.url, natsUrl: nats.url, log: 'ignore', ...(options.tenantsFile ? { tenantsFile: options.tenantsFile } : {}) });
+    platform = await startPlatform({
+      databaseUrl: database.url,
+      natsUrl: nats.url,
+      log: 'ignore',
+      ...(options.tenantsFile ? { tenantsFile: options.tenantsFile } : {}),
+      ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
+    });
   } catch (error) {
     await nats?.stop();
     await dropDatabase(adminUrl, database.name);

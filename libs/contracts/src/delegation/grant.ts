@@ -63,8 +63,8 @@ export type GrantStatus = z.infer<typeof GrantStatus>;
 
 export const Redelegation = z.object({
   allowed: z.boolean().default(false),
-  /** How many further hops below this grant (0 = none); a child's depth is at most its parent's minus one. */
-  maxDepth: z.number().int().min(0).max(5).default(0),
+  /** How many further hops below this grant (1 when re-delegation is allowed and nothing is said); a child's is at most its parent's minus one. */
+  maxDepth: z.number().int().min(0).max(5).optional(),
 });
 
 const Timestamp = z.iso.datetime({ offset: true });
@@ -73,6 +73,11 @@ export const GrantView = z.object({
   id: z.uuid(),
   tenant: TenantId,
   delegator: z.object({ id: z.string(), name: z.string() }),
+  /**
+   * The person at the top of the chain: the delegator of a direct grant, the original owner's id for a
+   * re-delegated one. Delegated tokens act for them (`sub`), whoever passed the grant on.
+   */
+  rootDelegatorId: z.string(),
   delegatee: Delegatee,
   resource: z.string(),
   scopes: z.array(ScopeToken),

@@ -73,6 +73,16 @@ export function listDevicesRequest(tenant: string, entries: ReadonlyArray<readon
   return validated(ListDevices.request, request, issues, LIST_PARAMETERS);
 }
 
+/**
+ * A query of known parameters (each at most once; unknown ones refused) merged into `base` and
+ * validated with the contract's request schema: the parameters' names map to the request's fields.
+ */
+export function queryRequest<S extends z.ZodType>(schema: S, base: Fields, entries: ReadonlyArray<readonly [string, string]>, known: Readonly<Record<string, string>>): z.output<S> {
+  const issues: InputIssue[] = [];
+  const { fields } = readQuery(entries, known, issues);
+  return validated(schema, { ...base, ...fields }, issues, known);
+}
+
 /** `GET /devices/{id}/audit?limit=&cursor=` → the `GetDeviceAudit` request. */
 export function auditRequest(tenant: string, deviceId: string, entries: ReadonlyArray<readonly [string, string]>): ParsedRequestOf<typeof GetDeviceAudit> {
   const issues: InputIssue[] = [];

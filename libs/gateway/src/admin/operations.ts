@@ -3,16 +3,24 @@ import {
   ChangeDeviceStatus,
   ClaimDevice,
   CreateDevice,
+  CreateGrant,
+  DeclineGrant,
   DEVICE_STATUSES,
   GetDevice,
   GetDeviceAudit,
+  GetGrant,
+  GRANT_STATUSES,
   IssueClaimCode,
   ListDevices,
+  ListGrants,
   RevokeDeviceCredential,
+  RevokeGrant,
   UpdateDevice,
 } from '@latchkey/contracts';
 import type { z } from 'zod';
 import type { AccessRequirement } from '../auth/token-guard.js';
+import { CreateGrantBody } from '../delegations/schemas.js';
+import { COMMAND_SCOPES, CommandReply, type DeviceCommand } from '../resources/commands.js';
 import { AddCredentialBody, BulkJsonBody, BulkReport, ClaimBody, ClaimCodeBody, CreateDeviceBody, ReasonBody, UpdateDeviceBody } from './schemas.js';
 
 // The one table of the bearer-protected HTTP APIs: the controllers take their method, path, status
@@ -23,6 +31,13 @@ export const SCOPES = {
   read: 'devices:read',
   write: 'devices:write',
   claim: 'devices:claim',
+  delegationsRead: 'delegations:read',
+  delegationsWrite: 'delegations:write',
+  delegationsAdmin: 'delegations:admin',
+  /** Not a route's scope: with it, userinfo carries the `delegations` claim. */
+  delegationsClaim: 'delegations',
+  unlock: 'lock:unlock',
+  configure: 'lock:configure',
 } as const;
 
 /** What each scope allows, for the OpenAPI security scheme. */
@@ -30,9 +45,21 @@ export const SCOPE_PURPOSES: Readonly<Record<string, string>> = {
   [SCOPES.read]: 'Read devices, their credentials and audit trails',
   [SCOPES.write]: 'Create, change, provision in bulk and retire devices',
   [SCOPES.claim]: 'Claim a device with its claim code (a person)',
+  [SCOPES.delegationsRead]: 'See what you shared and what was shared with you (a person)',
+  [SCOPES.delegationsWrite]: 'Share your devices, revoke what you shared, decline what was shared with you (a person)',
+  [SCOPES.delegationsAdmin]: 'Revoke any delegation grant of the tenant (administrators)',
+  [SCOPES.delegationsClaim]: 'Userinfo carries the `delegations` claim: a delegated access token per grant shared with you',
+  [SCOPES.unlock]: 'Lock and unlock your locks (or one shared with you)',
+  [SCOPES.configure]: 'Configure your locks (or one shared with you)',
 };
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
+
+/** A path parameter other than a UUID id (the default): what it is and its JSON Schema. */
+export interface PathParameter {
+  description: string;
+  schema: Record<string, unknown>;
+}
 
 /** A hand-written OpenAPI parameter (query strings are not zod objects at the boundary). */
 export interface QueryParameter {
@@ -66,9 +93,11 @@ export interface ApiOperation {
   method: HttpMethod;
   /** The Nest route under the root `t/:tenant/`, e.g. `admin/v1/devices/:id`. */
   path: string;
-  tag: 'devices' | 'claim' | 'self' | 'meta';
+  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'meta';
   summary: string;
   description?: string;
+  /** Path parameters that are not UUID ids, by name (`:name` in `path`). */
+  params?: Readonly<Record<string, PathParameter>>;
   /** Who may call; `null` for a public document. */
   access: AccessRequirement | null;
   status: number;
@@ -99,6 +128,42 @@ const PAGE: readonly QueryParameter[] = [
 ];
 
 const PAGE_HEADERS = { Link: 'RFC 8288 `<…>; rel="next"` to the next page, absent on the last page' };
+
+/**
+ * The delegations API is a person's own: their token (authorization-code flow), never an app's or a
+ * device's, and never a delegated one (the default) — Bianca may not share "as Adam".
+ */
+const sharing = (scope: string): AccessRequirement => ({ scopes: [scope], actors: ['user'] });
+const DELEGATIONS = 'v1/delegations';
+const GRANT = `${DELEGATIONS}/:id`;
+const GRANT_ID: Readonly<Record<string, PathParameter>> = { id: { description: 'The grant id (UUID; anything else is a 404)', schema: { type: 'string', format: 'uuid' } } };
+
+const DEVICE_REF: Readonly<Record<string, PathParameter>> = {
+  idOrSerial: { description: 'The device id (a UUID) or its serial (anything else; e.g. `lock-1`). A device of another tenant is not found.', schema: { type: 'string', minLength: 1, maxLength: 200 } },
+};
+
+/**
+ * The demo resource endpoint: a person's own token, or a delegated token (Bianca acting for Adam,
+ * checked against its grant at every use). Who may command which device is `resources/command-access.ts`.
+ */
+function command(name: DeviceCommand, operationId: string, summary: string): ApiOperation {
+  return {
+    operationId,
+    method: 'POST',
+    path: `v1/devices/:idOrSerial/commands/${name}`,
+    tag: 'commands',
+    summary,
+    description: [
+      `Needs \`${COMMAND_SCOPES[name]}\`. With a person's own token, the person must own the device. With a delegated token (RFC 8693 token exchange, or an entry of userinfo's \`delegations\` claim), its \`sub\` must own the device and its \`aud\` must name it (\`device:<serial>\`): a grant on \`*\` shares the delegator's account, not their devices. The grant is checked again now (revoked, expired or outside its time window: 401).`,
+      'The command is recorded in the device’s audit trail with the acting party as `actor`, the person acted for as `onBehalfOf` and the grant. A device that is not active takes no commands (409). Unknown commands are 404.',
+    ].join('\n\n'),
+    params: DEVICE_REF,
+    access: { scopes: [COMMAND_SCOPES[name]], delegated: 'accept' },
+    status: 200,
+    reply: { name: 'CommandReceipt', schema: CommandReply, description: 'The recorded command' },
+    problems: [409],
+  };
+}
 
 function action(name: 'activate' | 'suspend' | 'reactivate' | 'decommission', summary: string): ApiOperation {
   return {
@@ -264,6 +329,99 @@ export const OPERATIONS = {
     reply: { name: 'ClaimedDevice', schema: ClaimDevice.reply, description: 'The device, now owned by the caller' },
     problems: [400, 415, 422, 429],
   },
+  createDelegation: {
+    operationId: 'createDelegation',
+    method: 'POST',
+    path: DELEGATIONS,
+    tag: 'delegations',
+    summary: 'Share a device (or your account) with someone',
+    description: [
+      'You are the delegator. `resource` is `device:<serial>` (a device you own, or one shared with you by a grant that allows re-delegation) or `*` (your account: only the scopes the tenant lets people share). `scopes` must be within what you may do there (for a device you own: its type’s owner scopes).',
+      '`delegatee` is `{ "type": "user", "username": … }` (or `"id"`), or `{ "type": "client", "id": … }` for an app. The window is `notBefore` (default: now) to `expiresAt`; `constraints` adds weekdays and a time of day in an IANA time zone, and a maximum number of delegated tokens. Re-delegation is off unless `redelegation.allowed` (with a `maxDepth`).',
+      'Sharing what you may not share is a 403; an unknown delegatee, yourself, or a window in the past a 422.',
+    ].join('\n\n'),
+    access: sharing(SCOPES.delegationsWrite),
+    status: 201,
+    body: { name: 'NewDelegation', schema: CreateGrantBody, mediaTypes: JSON_ONLY, required: true },
+    reply: { name: 'GrantReply', schema: CreateGrant.reply, description: 'The new grant', headers: { Location: 'The URL of the new grant' } },
+    problems: [400, 415, 422],
+  },
+  listDelegations: {
+    operationId: 'listDelegations',
+    method: 'GET',
+    path: DELEGATIONS,
+    tag: 'delegations',
+    summary: 'What you shared, or what was shared with you',
+    description: 'Newest first. `role` is required: `delegator` lists the grants you made, `delegatee` those made to you. Every parameter may be given once; unknown parameters are refused.',
+    access: sharing(SCOPES.delegationsRead),
+    status: 200,
+    query: [
+      { name: 'role', description: 'Required: `delegator` (what you shared) or `delegatee` (what was shared with you).', schema: { type: 'string', enum: ['delegator', 'delegatee'] } },
+      { name: 'status', description: 'Only grants in this status.', schema: { type: 'string', enum: [...GRANT_STATUSES] } },
+      { name: 'resource', description: 'Only grants on this resource (`device:<serial>` or `*`).', schema: { type: 'string', maxLength: 210 } },
+      ...PAGE,
+    ],
+    reply: { name: 'GrantPage', schema: ListGrants.reply, description: 'A page of grants', headers: PAGE_HEADERS },
+    problems: [400],
+  },
+  getDelegation: {
+    operationId: 'getDelegation',
+    method: 'GET',
+    path: GRANT,
+    tag: 'delegations',
+    summary: 'A grant and its audit trail',
+    description: 'Visible to its delegator and its delegatee; anyone else gets a 404.',
+    params: GRANT_ID,
+    access: sharing(SCOPES.delegationsRead),
+    status: 200,
+    reply: { name: 'GrantWithAudit', schema: GetGrant.reply, description: 'The grant and its audit trail' },
+    problems: [],
+  },
+  revokeDelegation: {
+    operationId: 'revokeDelegation',
+    method: 'POST',
+    path: `${GRANT}/revoke`,
+    tag: 'delegations',
+    summary: 'Revoke a grant you made (and every grant re-delegated from it)',
+    description: 'Every token issued under the grant stops working at once. A grant that is no longer active is a 409.',
+    params: GRANT_ID,
+    access: sharing(SCOPES.delegationsWrite),
+    status: 200,
+    body: reasonBody,
+    reply: { name: 'RevokedGrant', schema: RevokeGrant.reply, description: 'The revoked grant and the ids of the re-delegated grants revoked with it' },
+    problems: [404, 409, 415, 422],
+  },
+  declineDelegation: {
+    operationId: 'declineDelegation',
+    method: 'POST',
+    path: `${GRANT}/decline`,
+    tag: 'delegations',
+    summary: 'Decline a grant made to you',
+    description: 'The grant ends (and so does everything re-delegated from it); its tokens stop working at once. A grant that is no longer active is a 409.',
+    params: GRANT_ID,
+    access: sharing(SCOPES.delegationsWrite),
+    status: 200,
+    body: reasonBody,
+    reply: { name: 'GrantReply', schema: DeclineGrant.reply, description: 'The declined grant' },
+    problems: [404, 409, 415, 422],
+  },
+  adminRevokeDelegation: {
+    operationId: 'adminRevokeDelegation',
+    method: 'POST',
+    path: 'admin/v1/delegations/:id/revoke',
+    tag: 'delegations',
+    summary: 'Revoke any grant of the tenant (administrators)',
+    description: 'As `revokeDelegation`, for any grant: an administrator’s or a service’s token with `delegations:admin` (any actor; never a delegated token). The audit trail names the administrator.',
+    params: GRANT_ID,
+    access: { scopes: [SCOPES.delegationsAdmin] },
+    status: 200,
+    body: reasonBody,
+    reply: { name: 'RevokedGrant', schema: RevokeGrant.reply, description: 'The revoked grant and the ids of the re-delegated grants revoked with it' },
+    problems: [404, 409, 415, 422],
+  },
+  unlockCommand: command('unlock', 'unlockDevice', 'Unlock a lock'),
+  lockCommand: command('lock', 'lockDevice', 'Lock a lock'),
+  configureCommand: command('configure', 'configureDevice', 'Configure a lock'),
   getOwnDevice: {
     operationId: 'getOwnDevice',
     method: 'GET',
@@ -284,7 +442,7 @@ export const OPERATIONS = {
     summary: 'This OpenAPI 3.1 document',
     access: null,
     status: 200,
-    reply: { description: 'The OpenAPI document of this tenant’s device APIs' },
+    reply: { description: 'The OpenAPI document of this tenant’s device and delegation APIs' },
     problems: [],
   },
 } as const satisfies Record<string, ApiOperation>;

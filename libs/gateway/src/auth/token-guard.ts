@@ -6,13 +6,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpFailure } from '../http/http-errors.js';
 import { GatewayTenants } from '../tenants.js';
 import { BEARER_STATUS, bearerChallenge, type ChallengeError, parseBearerHeader, scopesOf, verifyBearer } from './bearer.js';
-import { actorOf, type Principal } from './principal.js';
+import { checkDelegation } from './delegation-check.js';
+import { actorOf, isDelegated, type Principal } from './principal.js';
 
 /** What a bearer-protected route asks of the token: every scope listed, and optionally who may call. */
 export interface AccessRequirement {
   scopes: readonly string[];
   /** Only these kinds of actor (e.g. only a person may claim a device); any when absent. */
   actors?: readonly Actor['type'][];
+  /**
+   * Delegated tokens (RFC 8693 `act` / `gid`: Bianca acting for Adam). Refused unless a route says
+   * `accept`: a new route is safe by default, and the admin API, the claim API and the delegations API
+   * itself (nobody creates grants "as Adam" with a token Adam shared) never see one.
+   */
+  delegated?: 'refuse' | 'accept';
 }
 
 const REQUIREMENT = Symbol('latchkey.gateway.access-requirement');
@@ -34,10 +41,13 @@ export function principalOf(request: FastifyRequest): Principal {
 /** The verified caller, as a controller parameter. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => principalOf(context.switchToHttp().getRequest<FastifyRequest>()));
 
-function bearerFailure(realm: string, message: string, error?: ChallengeError): HttpFailure {
+function bearerFailure(realm: string, message: string, error?: ChallengeError, problem?: Record<string, unknown>): HttpFailure {
   const status = error ? BEARER_STATUS[error.code] : 401;
-  return new HttpFailure(status, status === 403 ? 'forbidden' : 'invalid_request', message, { headers: { 'www-authenticate': bearerChallenge(realm, error) } });
+  return new HttpFailure(status, status === 403 ? 'forbidden' : 'invalid_request', message, { headers: { 'www-authenticate': bearerChallenge(realm, error) }, ...(problem ? { problem } : {}) });
 }
+
+/** The words of a refused delegation, in the challenge and the problem alike (the reason goes in `reason`). */
+export const DELEGATION_REFUSED = 'the delegation no longer allows this';
 
 export interface BearerRequest {
   tenant: string;
@@ -50,7 +60,9 @@ export interface BearerRequest {
 /**
  * RFC 6750 for the platform's APIs: the `Authorization: Bearer` header (no query or form tokens: the
  * APIs are JSON), verified by the token service (revocation honoured at once), for this tenant only,
- * with every required scope. Failures are problem+json with the `WWW-Authenticate` challenge.
+ * with every required scope. A delegated token is refused unless the route accepts them, and where it
+ * does, its grant is checked again now (`CheckGrant`). Failures are problem+json with the
+ * `WWW-Authenticate` challenge.
  */
 export async function authorizeBearer(messaging: ContractClient, input: BearerRequest): Promise<Principal> {
   const { tenant, realm, requirement } = input;
@@ -63,17 +75,32 @@ export async function authorizeBearer(messaging: ContractClient, input: BearerRe
     const description = verified.active ? 'the access token is invalid' : verified.description;
     throw bearerFailure(realm, description, { code: 'invalid_token', description });
   }
-  const scopes = scopesOf(verified.claims);
+  const { claims } = verified;
+  const delegated = isDelegated(claims);
+  // Before anything else is asked: a route that refuses delegated tokens needs no grant lookup.
+  if (delegated && requirement.delegated !== 'accept') {
+    throw new HttpFailure(403, 'forbidden', 'a delegated token (one that acts for another person) may not do this: use your own access token');
+  }
+  let scopes = scopesOf(claims);
+  let actor = actorOf(claims);
+  if (delegated) {
+    const check = await checkDelegation(messaging, tenant, claims);
+    if (!check.usable) throw bearerFailure(realm, DELEGATION_REFUSED, { code: 'invalid_token', description: DELEGATION_REFUSED }, { reason: check.reason });
+    actor = check.actor;
+    // Never more than the grant allows now, whatever the token says.
+    scopes = scopes.filter((scope) => check.grantScopes.includes(scope));
+  }
   const missing = requirement.scopes.filter((scope) => !scopes.includes(scope));
   if (missing.length) {
     const description = `the access token lacks the scope ${missing.join(' ')}`;
     throw bearerFailure(realm, description, { code: 'insufficient_scope', description, scope: requirement.scopes.join(' ') });
   }
-  const actor = actorOf(verified.claims);
   if (requirement.actors && !requirement.actors.includes(actor.type)) {
     throw new HttpFailure(403, 'forbidden', `only a token of a ${requirement.actors.join(' or ')} may do this; this one is a ${actor.type} token`);
   }
-  return { tenant, claims: verified.claims, scopes, actor };
+  return delegated
+    ? { tenant, claims, scopes, actor, onBehalfOf: claims.sub, act: claims.act ?? null, gid: claims.gid ?? null }
+    : { tenant, claims, scopes, actor, onBehalfOf: null, act: null, gid: null };
 }
 
 /**

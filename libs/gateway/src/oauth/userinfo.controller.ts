@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { BEARER_STATUS, bearerChallenge, type ChallengeError, parseBearerHeader, scopesOf, verifyBearer } from '../auth/bearer.js';
 import { isFormBody } from '../http/form-body.js';
 import { GatewayTenants } from '../tenants.js';
+import { delegationsOf, wantsDelegations, withDelegations } from './userinfo-delegations.js';
 
 /** RFC 6750 §3 with an OAuth JSON body: userinfo is an OAuth-family endpoint, not the admin API. */
 function challenge(reply: FastifyReply, realm: string, error?: ChallengeError): FastifyReply {
@@ -15,6 +16,7 @@ function challenge(reply: FastifyReply, realm: string, error?: ChallengeError): 
 /**
  * OIDC Core §5.3 userinfo: the bearer access token (RFC 6750 §2.1 header, or §2.2 form body on POST)
  * is verified by the token service; it must carry `openid`; the claims come from identity by scope.
+ * With the `delegations` scope on a person's own token, the `delegations` claim is added (issue #5).
  */
 @Controller('t/:tenant/oauth2')
 export class UserinfoController {
@@ -50,13 +52,16 @@ export class UserinfoController {
     if (!verified.active) return challenge(reply, realm, { code: 'invalid_token', description: verified.description });
     const scopes = scopesOf(verified.claims);
     if (!scopes.includes('openid')) return challenge(reply, realm, { code: 'insufficient_scope', description: 'the access token lacks the openid scope', scope: 'openid' });
+    let claims: Record<string, unknown>;
     try {
-      const { claims } = await this.messaging.send(GetUserClaims, { tenant, userId: verified.claims.sub, scopes });
-      return reply.code(200).header('cache-control', 'no-store').header('pragma', 'no-cache').send(claims);
+      ({ claims } = await this.messaging.send(GetUserClaims, { tenant, userId: verified.claims.sub, scopes }));
     } catch (error) {
       // The token outlived its user (deleted or disabled).
       if (ContractError.is(error, 'not_found')) return challenge(reply, realm, { code: 'invalid_token', description: 'the access token no longer represents an active user' });
       throw error;
     }
+    // Asked only once the user is known to be active: delegated tokens are minted here, never for a ghost.
+    if (wantsDelegations(verified.claims, scopes)) claims = withDelegations(claims, await delegationsOf(this.messaging, tenant, verified.claims));
+    return reply.code(200).header('cache-control', 'no-store').header('pragma', 'no-cache').send(claims);
   }
 }

@@ -11,7 +11,10 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freez
   'devices:claim': 'Add a device to your account with its claim code',
   'lock:unlock': 'Lock and unlock your locks',
   'lock:configure': 'Change the settings of your locks',
-  delegations: 'See and manage who you share your devices with',
+  // Consent must say what `delegations` really does: the app receives tokens to act for the people who shared with you.
+  delegations: 'Use the devices other people shared with you',
+  'delegations:read': 'See who you share your devices with, and what is shared with you',
+  'delegations:write': 'Share your devices, stop sharing them, and decline what is shared with you',
 });
 
 export interface ScopeDescription {

@@ -18,9 +18,9 @@ const PATH_PARAMETERS: Readonly<Record<string, string>> = { id: 'The device id',
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Malformed request (bad JSON, query or path; `errors` lists the issues)',
   401: 'No access token, or one that is invalid, expired, revoked or of another tenant (`WWW-Authenticate: Bearer …`)',
-  403: 'The token lacks the scope (`error="insufficient_scope"`) or may not do this',
-  404: 'No such tenant or device (another tenant’s device is not found either)',
-  409: 'Conflict: the serial is taken, or the transition is not allowed (`details`: `from`, `action`)',
+  403: 'The token lacks the scope (`error="insufficient_scope"`), or may not do this (e.g. a delegated token where only a person’s own token is accepted)',
+  404: 'No such tenant, device or grant (another tenant’s is not found either)',
+  409: 'Conflict: the serial is taken, the transition is not allowed (`details`: `from`, `action`), the grant is no longer active, or the device is not active',
   413: 'The body is too large or has too many rows',
   415: 'Unsupported Content-Type',
   422: 'The body is not valid (`errors` lists the issues)',
@@ -56,13 +56,16 @@ function problemResponse(status: number): JsonSchema {
 }
 
 function parametersOf(operation: ApiOperation): JsonSchema[] {
-  const path = [...operation.path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => ({
-    name,
-    in: 'path',
-    required: true,
-    description: `${PATH_PARAMETERS[name as string] ?? name} (UUID; anything else is a 404)`,
-    schema: { type: 'string', format: 'uuid' },
-  }));
+  const path = [...operation.path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => {
+    const own = operation.params?.[name as string];
+    return {
+      name,
+      in: 'path',
+      required: true,
+      description: own?.description ?? `${PATH_PARAMETERS[name as string] ?? name} (UUID; anything else is a 404)`,
+      schema: own?.schema ?? { type: 'string', format: 'uuid' },
+    };
+  });
   const query = (operation.query ?? []).map((parameter) => ({ name: parameter.name, in: 'query', required: false, description: parameter.description, schema: parameter.schema }));
   return [...path, ...query];
 }
@@ -112,10 +115,16 @@ function namedSchemas(operations: readonly ApiOperation[]) {
   return { requests, replies };
 }
 
+/** What the document says about delegated tokens and the userinfo `delegations` claim (not a route of this document). */
+const DELEGATION_NOTES = [
+  '**Delegated tokens.** A person who was shared a device gets access tokens that act for its owner: `sub` is the owner, `act.sub` the person acting (RFC 8693 §4.1), `gid` the grant, `aud` the shared resource (`device:<serial>`). Get one by RFC 8693 token exchange at the token endpoint (`grant_type=urn:ietf:params:oauth:grant-type:token-exchange`, `subject_token` = your own access token, `resource=device:<serial>`, `scope`), or from userinfo. Only the routes tagged `commands` accept them; every other route answers 403. At every use the grant is checked again: revoked, expired or outside its time window is a 401.',
+  '**The `delegations` claim.** Userinfo (`GET /oauth2/userinfo`, OpenID Connect Core §5.3) called with a person’s own token that carries the `delegations` scope adds a `delegations` member (schema `DelegationsClaim`): an object keyed by the delegator’s username (a second grant of the same delegator is `<username>#2`, …), each entry a short-lived delegated access token for that grant (`DelegatedToken`), issued to the client that called userinfo. Grants that cannot be used now (not yet valid, outside their time window) are left out. A delegated token never gets this claim.',
+].join('\n\n');
+
 /**
- * The OpenAPI 3.1 document of a tenant's device APIs, from the operations table and the contracts'
- * zod schemas (`z.toJSONSchema`): the admin API (OAuth 2.0 client credentials) and the claim API
- * (a person's token from the authorization-code flow).
+ * The OpenAPI 3.1 document of a tenant's device and delegation APIs, from the operations table and the
+ * contracts' zod schemas (`z.toJSONSchema`): the admin API (OAuth 2.0 client credentials), the claim,
+ * delegations and command APIs (a person's token from the authorization-code flow, or a delegated one).
  */
 export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operations: readonly ApiOperation[] = Object.values(OPERATIONS)): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
@@ -130,13 +139,15 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
     info: {
       title: `Latchkey device API — ${tenantName}`,
       version: '1.0.0',
-      description: 'Device registry administration (`/admin/v1`) and device claiming (`/v1`) for this tenant. Tokens of another tenant are refused. Errors are RFC 9457 problem details.',
+      description: `Device registry administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`) for this tenant. Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${DELEGATION_NOTES}`,
     },
     servers: [{ url: issuer }],
     tags: [
       { name: 'devices', description: 'Device administration (apps and services: client credentials)' },
       { name: 'claim', description: 'Claiming a device (a person)' },
       { name: 'self', description: 'A device about itself (the device’s own token)' },
+      { name: 'delegations', description: 'Sharing a device with someone (a person’s own token); revoking any grant (administrators)' },
+      { name: 'commands', description: 'Commanding a device: its owner’s token, or a delegated token acting for the owner' },
       { name: 'meta', description: 'This document' },
     ],
     paths,
@@ -147,8 +158,12 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
           type: 'oauth2',
           description: 'Access tokens of this tenant (RFC 9068 JWTs), sent as `Authorization: Bearer`.',
           flows: {
-            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write]) },
-            authorizationCode: { authorizationUrl: `${issuer}/oauth2/authorize`, tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.claim, SCOPES.read]) },
+            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin]) },
+            authorizationCode: {
+              authorizationUrl: `${issuer}/oauth2/authorize`,
+              tokenUrl: `${issuer}/oauth2/token`,
+              scopes: scopes([SCOPES.claim, SCOPES.read, SCOPES.delegationsRead, SCOPES.delegationsWrite, SCOPES.delegationsClaim, SCOPES.unlock, SCOPES.configure]),
+            },
           },
         },
       },

@@ -1,4 +1,4 @@
-import { AuditRecordView, BulkRowOutcome, ClaimCodeView, CredentialInput, CredentialView, DeviceView } from '@latchkey/contracts';
+import { AuditRecordView, BulkRowOutcome, ClaimCodeView, CredentialInput, CredentialView, DelegatedTokenEntry, DeviceView, GrantAuditRecord, GrantView, IssueDelegatedTokens } from '@latchkey/contracts';
 import { z } from 'zod';
 
 export type JsonSchema = Record<string, unknown>;
@@ -18,6 +18,11 @@ const SHARED_REPLY: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['ClaimCode', ClaimCodeView],
   ['AuditRecord', AuditRecordView],
   ['BulkRowOutcome', BulkRowOutcome],
+  ['Grant', GrantView],
+  ['GrantAuditRecord', GrantAuditRecord],
+  ['DelegatedToken', DelegatedTokenEntry],
+  // Not the reply of a route here: userinfo's `delegations` claim, described in the document's info.
+  ['DelegationsClaim', IssueDelegatedTokens.reply.shape.delegations],
 ];
 
 const UNREPRESENTABLE: JsonSchema = { description: 'This value cannot be described as JSON Schema; see the operation description.' };

@@ -59,8 +59,24 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.servers).toEqual([{ url: ISSUER }]);
     const oauth2 = (document.components as { securitySchemes: { oauth2: { flows: Record<string, { tokenUrl: string; scopes: Record<string, string> }> } } }).securitySchemes.oauth2;
-    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String) } });
-    expect(Object.keys(oauth2.flows.authorizationCode?.scopes ?? {})).toContain('devices:claim');
+    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String) } });
+    expect(Object.keys(oauth2.flows.authorizationCode?.scopes ?? {})).toEqual(expect.arrayContaining(['devices:claim', 'delegations:read', 'delegations:write', 'delegations', 'lock:unlock', 'lock:configure']));
+  });
+
+  it('documents the delegations API, the commands (a serial is not a UUID) and the delegations claim of userinfo', () => {
+    const paths = document.paths as Record<string, Record<string, { tags: string[]; security: unknown; parameters: Array<{ name: string; schema: Record<string, unknown> }> }>>;
+    expect(paths['/v1/delegations']?.post?.tags).toEqual(['delegations']);
+    expect(paths['/v1/delegations']?.post?.security).toEqual([{ oauth2: ['delegations:write'] }]);
+    expect(paths['/admin/v1/delegations/{id}/revoke']?.post?.security).toEqual([{ oauth2: ['delegations:admin'] }]);
+    const unlock = paths['/v1/devices/{idOrSerial}/commands/unlock']?.post;
+    expect(unlock?.security).toEqual([{ oauth2: ['lock:unlock'] }]);
+    expect(unlock?.parameters.find((p) => p.name === 'idOrSerial')?.schema).not.toHaveProperty('format');
+    expect(paths['/v1/devices/{idOrSerial}/commands/configure']?.post?.security).toEqual([{ oauth2: ['lock:configure'] }]);
+    const schemas = (document.components as { schemas: Record<string, { type?: string; additionalProperties?: unknown; required?: string[] }> }).schemas;
+    expect(schemas.DelegationsClaim).toMatchObject({ type: 'object', additionalProperties: { $ref: '#/components/schemas/DelegatedToken' } });
+    expect(schemas.DelegatedToken?.required).toEqual(expect.arrayContaining(['access_token', 'token_type', 'expires_in', 'scope', 'resource', 'grant_id']));
+    expect((document.info as { description: string }).description).toMatch(/`delegations` claim[\s\S]*DelegationsClaim/);
+    expect(schemas.NewDelegation?.required).toEqual(expect.arrayContaining(['delegatee', 'resource', 'scopes', 'expiresAt']));
   });
 
   it('resolves every $ref to a component schema', () => {
