@@ -14,6 +14,10 @@
 //          default 8)  --login-connections N (logins in flight, default 8)  --no-user-flows
 //          Devices (bench/device-flows.mjs): device tokens with private_key_jwt (same --duration and --connections)
 //          and bulk provisioning: --bulk-devices N (default 100000)  --no-device-flows
+//          Policy (bench/policy-decisions.mjs): raw Wasm evaluations in process, and policy.v1.decide through NATS
+//          (same --duration and --connections, then one at a time)  --no-policy
+//          Delegation (bench/delegation-flows.mjs): adam shares lock-1 with bianca, then RFC 8693 token exchanges
+//          with bianca's token (same --duration and --connections)  --no-delegation-flows
 // Exit code: 0 when the load ran (targets missed are reported, not failed), 1 when it could not run
 // or a run had errors.
 import { spawn } from 'node:child_process';
@@ -22,7 +26,9 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
+import { runDelegationFlows } from '../bench/delegation-flows.mjs';
 import { runDeviceFlows } from '../bench/device-flows.mjs';
+import { reportPolicyDecisions, runPolicyDecisions } from '../bench/policy-decisions.mjs';
 import { argon2Parameters, MAX_LOGIN_CONNECTIONS, runUserFlows } from '../bench/user-flows.mjs';
 import { setup } from './setup.mjs';
 
@@ -47,6 +53,8 @@ const LOGIN_CONNECTIONS = Number(option('login-connections', 8));
 const USER_FLOWS = !process.argv.includes('--no-user-flows') && ONLY !== 'peer';
 const BULK_DEVICES = Number(option('bulk-devices', 100_000));
 const DEVICE_FLOWS = !process.argv.includes('--no-device-flows') && ONLY !== 'peer';
+const POLICY = !process.argv.includes('--no-policy') && ONLY !== 'peer';
+const DELEGATION_FLOWS = !process.argv.includes('--no-delegation-flows') && ONLY !== 'peer';
 for (const [name, value] of [
   ['duration', DURATION],
   ['connections', CONNECTIONS],
@@ -506,6 +514,25 @@ function reportDevices(devices) {
   return failures;
 }
 
+/** The fourth table: delegated tokens by RFC 8693 token exchange, Latchkey only. */
+function reportDelegations({ exchange }) {
+  log();
+  log(`delegation (Latchkey only): token exchange (RFC 8693) by demo-app (public client) with bianca's access token for adam's lock-1 (resource device:lock-1, scope lock:unlock), the same body each time, ${CONNECTIONS} connections, ${DURATION} s`);
+  const header = ['flow', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'ok'];
+  const rows = [['token exchange (delegated token)', exchange.perSecond.toFixed(0), exchange.p50.toFixed(1), exchange.p99.toFixed(1), exchange.errors, exchange.ok]];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  log(pad(header, widths));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) log(pad(row, widths));
+  const total = [...exchange.cpu.values()].reduce((a, b) => a + b, 0);
+  log(`  CPU-ms per delegated token: ${[...exchange.cpu].sort((a, b) => b[1] - a[1]).map(([role, cpu]) => `${role} ${((1e3 * cpu) / Math.max(1, exchange.ok)).toFixed(2)}`).join(', ')}; total ${((1e3 * total) / Math.max(1, exchange.ok)).toFixed(2)}`);
+  if (exchange.errors > 0) {
+    log(`!!!!!!!! token exchange: ${exchange.errors} ERRORS (${exchange.errorDetail}). These figures are NOT valid. !!!!!!!!`);
+    return ['token exchange'];
+  }
+  return [];
+}
+
 let exitCode = 0;
 try {
   setup({ withBuild: true });
@@ -564,6 +591,26 @@ try {
       devices = { error };
     }
   }
+  let delegations;
+  if (DELEGATION_FLOWS && latchkey) {
+    try {
+      delegations = await runDelegationFlows({ issuer: platform.issuer('demo'), connections: CONNECTIONS, duration: DURATION, cpu: { snapshot: cpuSnapshot, since: cpuSince }, log });
+      const dead = [...platform.processes].filter(([, child]) => child.exitCode !== null || child.signalCode !== null).map(([name]) => name);
+      if (dead.length) throw new Error(`Latchkey services exited during the delegation flows: ${dead.join(', ')}`);
+    } catch (error) {
+      delegations = { error };
+    }
+  }
+  let policy;
+  if (POLICY && latchkey) {
+    try {
+      policy = await runPolicyDecisions({ natsUrl: platform.natsUrl, duration: DURATION, connections: CONNECTIONS, cpu: { snapshot: cpuSnapshot, since: cpuSince }, log });
+      const dead = [...platform.processes].filter(([, child]) => child.exitCode !== null || child.signalCode !== null).map(([name]) => name);
+      if (dead.length) throw new Error(`Latchkey services exited during the policy decisions: ${dead.join(', ')}`);
+    } catch (error) {
+      policy = { error };
+    }
+  }
   const failures = report(summarize(latchkey), summarize(oidc), { busyBefore, loadAtEnd: loadavg()[0] });
   if (flows?.error) {
     log(`\n!!!!!!!! user flows could not run: ${flows.error.stack ?? flows.error.message} !!!!!!!!`);
@@ -573,6 +620,14 @@ try {
     log(`\n!!!!!!!! device flows could not run: ${devices.error.stack ?? devices.error.message} !!!!!!!!`);
     failures.push('device flows');
   } else if (devices) failures.push(...reportDevices(devices));
+  if (delegations?.error) {
+    log(`\n!!!!!!!! delegation flows could not run: ${delegations.error.stack ?? delegations.error.message} !!!!!!!!`);
+    failures.push('delegation flows');
+  } else if (delegations) failures.push(...reportDelegations(delegations));
+  if (policy?.error) {
+    log(`\n!!!!!!!! policy decisions could not run: ${policy.error.stack ?? policy.error.message} !!!!!!!!`);
+    failures.push('policy decisions');
+  } else if (policy) failures.push(...reportPolicyDecisions(policy, log));
   if (CPU_PROF_DIR) log(`\nCPU profiles of the last measured Latchkey run (profiler overhead included in its figures): ${resolve(CPU_PROF_DIR)}`);
   if (failures.length) exitCode = 1;
 } catch (error) {

@@ -1,9 +1,17 @@
 // Makes sure the servers the tests need exist on this machine: PostgreSQL and nats-server.
 // Order of preference: already installed; built with Go into .tools/bin (nats-server); Debian packages
 // when running as root. Prints what it did; exits non-zero with a clear message when it cannot.
+// `ensureOpa()` does the same for the `opa` CLI, which only the policy build and CI need
+// (scripts/policy-build.mjs; docs/adr/0022-policy-bundles.md): it is not part of the default run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, TOOLS_BIN } from './local-infra.mjs';
+
+/** The OPA release the committed policy bundle is built with (a different one may compile other Wasm). */
+export const OPA_VERSION = '1.22.2';
+export const OPA_MODULE = `github.com/open-policy-agent/opa@v${OPA_VERSION}`;
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let aptUpdated = false;
@@ -52,6 +60,61 @@ export function ensureNats() {
   if (!apt('nats-server') || !findNatsServer()) {
     throw new Error(`nats-server is needed by the tests: install it (apt-get install nats-server, or go install ${NATS_SERVER_MODULE}) or set LATCHKEY_TEST_NATS_URL`);
   }
+}
+
+function opaVersionOf(path) {
+  try {
+    return /^Version: (\S+)/m.exec(execFileSync(path, ['version'], { encoding: 'utf8' }))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function onPath(name) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `opa` CLI to use: `OPA_BIN`, else the first of .tools/bin, PATH, $GOBIN and ~/go/bin that is
+ * OPA_VERSION, else the first that exists at all. `{ path, version }`, or undefined.
+ */
+export function findOpa() {
+  const candidates = [process.env.OPA_BIN, join(TOOLS_BIN, 'opa'), onPath('opa'), process.env.GOBIN && join(process.env.GOBIN, 'opa'), join(homedir(), 'go', 'bin', 'opa')]
+    .filter((path) => path && existsSync(path))
+    .map((path) => ({ path, version: opaVersionOf(path) }))
+    .filter((opa) => opa.version);
+  if (process.env.OPA_BIN) return candidates.find((opa) => opa.path === process.env.OPA_BIN);
+  return candidates.find((opa) => opa.version === OPA_VERSION) ?? candidates[0];
+}
+
+/**
+ * Finds `opa` OPA_VERSION, or installs it into .tools/bin with `go install` (~1 min) when Go is there.
+ * Another version found and no Go: it is used, with a warning (its Wasm may differ from the committed
+ * bundle's). Neither: a clear error, since only the policy build and CI need it.
+ */
+export function ensureOpa() {
+  const found = findOpa();
+  if (found?.version === OPA_VERSION) return found;
+  if (has('go')) {
+    console.log(`[tools] building ${OPA_MODULE} into .tools/bin (about a minute)`);
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    execFileSync('go', ['install', OPA_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
+    const installed = { path: join(TOOLS_BIN, 'opa'), version: opaVersionOf(join(TOOLS_BIN, 'opa')) };
+    if (installed.version) return installed;
+  }
+  if (found) {
+    console.log(`[tools] warning: using opa ${found.version} (${found.path}); the committed policy bundle is built with ${OPA_VERSION}`);
+    return found;
+  }
+  throw new Error(
+    `the opa CLI is needed to test and build the policies: install Go and run \`go install ${OPA_MODULE}\`, ` +
+      `or download opa ${OPA_VERSION} from https://github.com/open-policy-agent/opa/releases and set OPA_BIN. ` +
+      'Running the platform does not need it: the compiled bundle is committed (docs/adr/0022-policy-bundles.md).',
+  );
 }
 
 /** The browser the end-to-end page tests drive through playwright-core (no browser download of its own). */

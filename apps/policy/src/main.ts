@@ -7,6 +7,6 @@ useBaselineWasmCompiler();
 
 bootOrExit(async () => {
   const context = await loadDatabaseServiceContext('policy');
-  const module = PolicyModule.forRoot({ database: context.database, messaging: context.messaging });
+  const module = PolicyModule.forRoot({ tenants: context.tenants, database: context.database, messaging: context.messaging });
   await runService({ name: 'policy', module, transport: context.transport, queue: 'policy', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });
 });

@@ -81,6 +81,20 @@ export const DeviceRegistryEnv = DatabaseServiceEnv.extend({
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
 });
 
+/**
+ * The delegation service. `LATCHKEY_CLOCK_OFFSET_MS` shifts its clock by that many milliseconds (default
+ * 0): for end-to-end tests only, so that a grant's weekday and time-of-day constraints do not depend on
+ * the day the tests run. The service warns at boot when it is set.
+ */
+export const DelegationServiceEnv = DatabaseServiceEnv.extend({
+  LATCHKEY_CLOCK_OFFSET_MS: z.coerce
+    .number()
+    .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
+    .min(-10 * 365 * 86_400_000)
+    .max(10 * 365 * 86_400_000)
+    .default(0),
+});
+
 /** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */
 export const IdentityServiceEnv = DatabaseServiceEnv.extend({
   LATCHKEY_KEK: KeyEncryptionKey.optional(),

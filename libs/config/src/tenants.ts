@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CLIENT_AUTHENTICATION_METHODS, ClientId, ClientJwks, DeviceType, ScopeToken, TenantId } from '@latchkey/contracts';
+import { CLIENT_AUTHENTICATION_METHODS, ClientId, ClientJwks, DeviceType, PolicyData, ScopeToken, TenantId } from '@latchkey/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './env.js';
@@ -104,6 +104,18 @@ export const DelegationConfig = z.strictObject({
 });
 export type DelegationConfig = z.output<typeof DelegationConfig>;
 
+/**
+ * The tenant's policy (issue #6): `data` is merged over the policy bundle's own data (role bindings,
+ * sites, extra roles…, policies/README.md); `bundleFile` replaces the default bundle with a compiled one
+ * (`npm run policy:build -- --src <dir> --out <file>`), absolute or relative to the working directory.
+ * Bundles and data activated through the admin API take precedence over both.
+ */
+export const TenantPolicyConfig = z.strictObject({
+  data: PolicyData.default({}),
+  bundleFile: z.string().min(1).max(1000).optional(),
+});
+export type TenantPolicyConfig = z.output<typeof TenantPolicyConfig>;
+
 export const TenantConfig = z.strictObject({
   id: TenantId,
   displayName: z.string().min(1).max(200).optional(),
@@ -114,6 +126,7 @@ export const TenantConfig = z.strictObject({
   deviceTypes: z.array(DeviceTypeConfig).default([]),
   delegation: DelegationConfig.default({ accountScopes: [], maxGrantSeconds: 365 * 86_400, tokenTtlSeconds: 300 }),
   devices: z.array(DeviceConfig).default([]),
+  policy: TenantPolicyConfig.optional(),
 });
 export type TenantConfig = z.output<typeof TenantConfig>;
 

@@ -6,3 +6,4 @@ export * from './token/index.js';
 export * from './identity/index.js';
 export * from './device/index.js';
 export * from './delegation/index.js';
+export * from './policy/index.js';

@@ -1,1 +1,10 @@
 export * from './policy.module.js';
+export * from './policy.options.js';
+export { DecisionPoint } from './decisions/decision-point.js';
+export { DecisionLog, type DecisionLogOptions } from './decisions/decision-log.js';
+export { TenantPolicies, type ActivePolicy } from './tenants/tenant-policies.js';
+export { CompiledBundle, PolicyInstance, type PolicyOutput } from './wasm/compiled-policy.js';
+export { PolicyValidationError, readBundleArchive, DECISION_ENTRYPOINT } from './bundles/bundle-archive.js';
+export { canonicalJson, sha256Digest } from './decisions/canonical-json.js';
+export { defaultBundle } from './default-bundle/default-bundle.js';
+export type { Clock } from './clock.js';

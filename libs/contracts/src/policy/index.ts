@@ -1,0 +1,3 @@
+export * from './decision.js';
+export * from './policy.js';
+export * from './events.js';
