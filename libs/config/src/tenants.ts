@@ -32,6 +32,8 @@ export const ClientConfig = z
     refreshTokenIdleLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
     /** RFC 7517 JWK Set of the client's PUBLIC keys for private_key_jwt (RFC 7523 §2.2); private members are refused. */
     jwks: ClientJwks.optional(),
+    /** Policy roles of the client itself (client credentials), e.g. `admin` for a back-office service. */
+    roles: z.array(z.string().min(1).max(100)).default([]),
   })
   .refine((c) => [c.secret, c.secretFromEnv, c.secretHash].filter((v) => v !== undefined).length <= 1, {
     message: 'give at most one of secret, secretFromEnv, secretHash',

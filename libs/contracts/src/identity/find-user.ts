@@ -17,3 +17,14 @@ export const FindUser = defineRequest({
   request: z.object({ tenant: TenantId, username: z.string().min(1).max(200) }),
   reply: z.object({ user: UserSummary.nullable() }),
 });
+
+/** A user's authorization attributes, for the policy input (roles, free attributes such as `sites`). */
+export const UserAuthorization = UserSummary.extend({ attributes: z.record(z.string(), z.unknown()) });
+export type UserAuthorization = z.infer<typeof UserAuthorization>;
+
+/** A user by id within a tenant, with roles and attributes; `user` is null when there is none. */
+export const GetUser = defineRequest({
+  subject: 'latchkey.identity.v1.get-user',
+  request: z.object({ tenant: TenantId, userId: z.string().min(1).max(200) }),
+  reply: z.object({ user: UserAuthorization.nullable() }),
+});
