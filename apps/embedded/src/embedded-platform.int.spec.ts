@@ -36,7 +36,7 @@ describe('the all-in-one process (npm start)', () => {
 
   it('serves the demo tenant: discovery, a client-credentials token, introspection', async () => {
     const discovery = await fetch(`${platform.url}/t/demo/.well-known/openid-configuration`).then((r) => r.json());
-    expect(discovery).toMatchObject({ issuer: 'http://localhost:3000/t/demo', grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] });
+    expect(discovery).toMatchObject({ issuer: 'http://localhost:3000/t/demo', grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] });
     const response = await fetch(`${platform.url}/t/demo/oauth2/token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials' });
     expect(response.status).toBe(200);
     const { access_token: token } = (await response.json()) as { access_token: string };
