@@ -200,6 +200,8 @@ deny_reasons contains concat("", ["scope_missing: the token lacks scope ", actio
 
 action_scope := action.scope if {
 	is_string(action.scope)
+} else := resource.id if {
+	rule_of_action == "scope"
 } else := "(the action has none)"
 
 deny_reasons contains concat("", ["device_not_active: ", action_name, " needs an active device (it is ", resource.attributes.status, ")"]) if {
@@ -274,6 +276,12 @@ deny_reasons contains concat("", ["grant_scope_missing: the grant does not inclu
 
 grant_includes_action if action.scope in grant.scopes
 
+# token.scope: the scope asked about is the resource itself.
+grant_includes_action if {
+	rule_of_action == "scope"
+	resource.id in grant.scopes
+}
+
 deny_reasons contains concat("", ["grant_outside_weekdays: the grant allows ", concat(",", grant.constraints.weekdays), " (", grant.constraints.timeZone, ")"]) if {
 	delegated
 	grant.constraints.weekdays
@@ -295,6 +303,9 @@ within_validity if {
 }
 
 grant_covers_resource if grant.resource == "*"
+
+# token.scope: the resource is a scope, not something the grant names; the scope is checked above.
+grant_covers_resource if rule_of_action == "scope"
 
 grant_covers_resource if grant.resource == concat("", ["device:", resource.attributes.serial])
 

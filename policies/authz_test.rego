@@ -231,6 +231,15 @@ test_delegated_unlock_inside_the_window_is_allowed if {
 	d.obligations == {"audit": {"act": {"sub": "bianca"}}}
 }
 
+test_delegated_token_scope_follows_the_grant if {
+	inside := {"time": thursday_evening, "grant": evening_grant}
+	d := decide_at(adam_for_bianca, "token.scope", {"type": "scope", "id": "lock:unlock"}, inside)
+	d.allow
+	d.ttl_seconds == 0
+	not decide_at(adam_for_bianca, "token.scope", {"type": "scope", "id": "lock:configure"}, inside).allow
+	not decide_at(adam_for_bianca, "token.scope", {"type": "scope", "id": "lock:unlock"}, {"time": "2026-11-19T08:00:00Z", "grant": evening_grant}).allow
+}
+
 test_delegated_unlock_outside_the_time_of_day_is_denied if {
 	d := decide_at(adam_for_bianca, "device.command.unlock", lock, {"time": "2026-11-19T08:00:00Z", "grant": evening_grant})
 	not d.allow
