@@ -4,17 +4,39 @@ import { KeyEncryption } from '@latchkey/crypto';
 import { runService } from '@latchkey/messaging';
 import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmCompiler } from '@latchkey/runtime';
 import { TokenModule } from '@latchkey/token';
+import { Logger } from '@nestjs/common';
+import { z } from 'zod';
 
 useBaselineWasmCompiler();
 
+/**
+ * `LATCHKEY_CLOCK_OFFSET_MS` (default 0) shifts only the time the token service pins in the policy's
+ * scope decisions for delegated tokens (docs/adr/0023), as the delegation service's own variable shifts
+ * its clock and the gateway's its policy time: for end-to-end tests only, so that a grant's window and
+ * constraints are decided on the same shifted clock everywhere. Token times (`iat`, `exp`) stay real.
+ */
+const Env = TokenServiceEnv.extend({
+  LATCHKEY_CLOCK_OFFSET_MS: z.coerce
+    .number()
+    .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
+    .min(-10 * 365 * 86_400_000)
+    .max(10 * 365 * 86_400_000)
+    .default(0),
+});
+
 bootOrExit(async () => {
-  const context = await loadDatabaseServiceContext('token', TokenServiceEnv);
+  const context = await loadDatabaseServiceContext('token', Env);
+  const offsetMs = context.env.LATCHKEY_CLOCK_OFFSET_MS;
+  if (offsetMs !== 0) {
+    new Logger('Token').warn(`LATCHKEY_CLOCK_OFFSET_MS=${offsetMs}: the delegated tokens' policy clock is shifted by ${offsetMs} ms — for tests only, never in production`);
+  }
   const module = TokenModule.forRoot({
     tenants: context.tenants,
     publicUrl: context.env.PUBLIC_URL,
     keyEncryption: KeyEncryption.fromBase64(context.env.LATCHKEY_KEK),
     database: context.database,
     messaging: context.messaging,
+    ...(offsetMs !== 0 ? { delegationPolicyClock: () => Date.now() + offsetMs } : {}),
   });
   await runService({ name: 'token', module, transport: context.transport, queue: 'token', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });
 });

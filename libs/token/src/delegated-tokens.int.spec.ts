@@ -31,6 +31,7 @@ import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
 import { Controller, type DynamicModule, Inject, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { permissiveRules, startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { AccessTokens } from './tokens/access-tokens.js';
 
@@ -38,11 +39,14 @@ import { AccessTokens } from './tokens/access-tokens.js';
 // service is another service: here a small stand-in on the cluster's NATS answers UseGrant and
 // UseAllGrants as the contract describes them, from grants the tests set up. Grant events travel on
 // JetStream through the platform's EventStream, as the delegation service's outbox publishes them.
+// The policy service's side of scope decisions (docs/adr/0023) is a stand-in too (./test/stand-in-policy.ts).
 
 const publicUrl = 'https://auth.example.test';
 const issuer = `${publicUrl}/t/demo`;
 const EXCHANGE = TOKEN_EXCHANGE_GRANT_TYPE;
 const DELEGATED_TTL = 120;
+/** How long the token service waits for a scope decision here. */
+const POLICY_TIMEOUT_MS = 400;
 
 const tenants = parseTenants(`
 tenants:
@@ -169,6 +173,8 @@ describe('delegated tokens: RFC 8693 token exchange, the delegations claim, revo
   let cluster: ServiceCluster;
   let bus: ContractClient;
   let delegation: INestMicroservice;
+  let policy: INestMicroservice;
+  const policyState = new StandInPolicyState();
   let events: EventStream;
   let accessTokens: AccessTokens;
   let offset = 0;
@@ -270,16 +276,26 @@ describe('delegated tokens: RFC 8693 token exchange, the delegations claim, revo
       queue: 'token',
       replicas: 2,
       module: ({ databaseUrl, messaging }) =>
-        TokenModule.forRoot({ tenants, publicUrl, keyEncryption: kek, database: { kind: 'url', url: databaseUrl, poolSize: 4 }, messaging, clock }),
+        TokenModule.forRoot({
+          tenants,
+          publicUrl,
+          keyEncryption: kek,
+          database: { kind: 'url', url: databaseUrl, poolSize: 4 },
+          messaging,
+          clock,
+          scopeDecisions: { timeoutMs: POLICY_TIMEOUT_MS },
+        }),
     });
     bus = cluster.client;
     accessTokens = cluster.replicas[0]!.get(AccessTokens, { strict: false });
     delegation = await startStandInDelegation(cluster, state);
+    policy = await startStandInPolicy(cluster.transport, policyState);
     events = createEventStream(cluster.transport);
   });
 
   afterAll(async () => {
     await events?.close();
+    await policy?.close();
     await delegation?.close();
     await cluster?.stop();
   });
@@ -530,6 +546,117 @@ describe('delegated tokens: RFC 8693 token exchange, the delegations claim, revo
     it('is empty for a user without grants and for a client that is not registered', async () => {
       await expect(bus.send(IssueDelegatedTokens, { tenant: 'demo', userId: 'user-nobody', clientId: 'family-app' })).resolves.toEqual({ delegations: {} });
       await expect(bus.send(IssueDelegatedTokens, { tenant: 'demo', userId: 'user-bianca', clientId: randomUUID() })).resolves.toEqual({ delegations: {} });
+    });
+  });
+  describe('scope decisions by the policy (token.scope, docs/adr/0023)', () => {
+    const carl = { type: 'user', id: 'user-carl' } as const;
+    /** Runs `body` with other rules of the stand-in policy, then the permissive ones again. */
+    async function withRules(rules: Partial<ReturnType<typeof permissiveRules>>, body: () => Promise<void>): Promise<void> {
+      policyState.rules = { ...permissiveRules(), ...rules };
+      try {
+        await body();
+      } finally {
+        policyState.rules = permissiveRules();
+      }
+    }
+
+    it('asks about the owner acting through the grant (act, gid, the grant as context) and leaves out a scope the policy denies', async () => {
+      const chain = grant({
+        delegator: 'user-bianca',
+        rootDelegator: 'user-adam',
+        delegatee: carl,
+        resource: 'device:lock-50',
+        scopes: ['lock:unlock', 'lock:status'],
+        actors: [{ type: 'user', id: 'user-bianca' }, carl],
+      });
+      const before = policyState.batches.length;
+      const askedAt = clock();
+      await withRules({ denied: ['lock:status'] }, async () => {
+        const issued = await exchange(asSubject(await personToken('user-carl'), { resource: 'device:lock-50' }));
+        expect(issued.scope).toBe('lock:unlock');
+        expect(await claimsOf(issued.access_token)).toMatchObject({ sub: 'user-adam', scope: 'lock:unlock', gid: chain.view.id });
+      });
+      // One round trip for both scopes, decided at the token service's time (pinned, as the gateway does).
+      const pinned = policyState.batches.at(-1)!.decisions[0]!.context.time!;
+      expect(Math.abs(Date.parse(pinned) - askedAt)).toBeLessThan(5_000);
+      expect(policyState.batches.slice(before)).toEqual([
+        {
+          tenant: 'demo',
+          decisions: ['lock:unlock', 'lock:status'].map((scope) => ({
+            subject: { type: 'user', id: 'user-adam', act: { sub: 'user-carl', act: { sub: 'user-bianca' } }, gid: chain.view.id },
+            action: { name: 'token.scope' },
+            resource: { type: 'scope', id: scope },
+            context: {
+              time: pinned,
+              grant: {
+                id: chain.view.id,
+                status: 'active',
+                delegatee: 'user-carl',
+                resource: 'device:lock-50',
+                scopes: ['lock:unlock', 'lock:status'],
+                notBefore: chain.view.notBefore,
+                expiresAt: chain.view.expiresAt,
+                constraints: null,
+              },
+            },
+          })),
+        },
+      ]);
+    });
+
+    it('case=should fail with invalid_scope when the policy allows none of the scopes, asking again every time (never cached)', async () => {
+      grant({ resource: 'device:lock-51', scopes: ['lock:unlock'] });
+      const bianca = await personToken('user-bianca');
+      // lock:unlock restricted to a role Adam does not have (the token service sends no identity roles).
+      await withRules({ restricted: { 'lock:unlock': { roles: ['owner-of-everything'] } } }, async () => {
+        const before = policyState.batches.length;
+        for (let i = 0; i < 2; i++) {
+          await expect(exchange(asSubject(bianca, { resource: 'device:lock-51', scope: 'lock:unlock' }))).rejects.toMatchObject({ code: 'invalid_scope' });
+        }
+        expect(policyState.batches.length).toBe(before + 2);
+      });
+      // Allowed decisions about a delegated subject are not reused either: the policy gives them no ttlSeconds.
+      const before = policyState.batches.length;
+      for (let i = 0; i < 2; i++) await expect(exchange(asSubject(bianca, { resource: 'device:lock-51' }))).resolves.toMatchObject({ scope: 'lock:unlock' });
+      expect(policyState.batches.length).toBe(before + 2);
+    });
+
+    it('case=should fail with unavailable, never issue unchecked scopes, while the decision point is down or too slow; heals', async () => {
+      grant({ resource: 'device:lock-52' });
+      const bianca = await personToken('user-bianca');
+      await withRules({ replyDelayMs: POLICY_TIMEOUT_MS * 3 }, async () => {
+        const started = Date.now();
+        await expect(exchange(asSubject(bianca, { resource: 'device:lock-52' }))).rejects.toMatchObject({ code: 'unavailable' });
+        // The token service's own deadline, not the caller's.
+        expect(Date.now() - started).toBeLessThan(POLICY_TIMEOUT_MS * 3);
+      });
+      await policy.close();
+      try {
+        await expect(exchange(asSubject(bianca, { resource: 'device:lock-52' }))).rejects.toMatchObject({ code: 'unavailable' });
+        await expect(bus.send(IssueDelegatedTokens, { tenant: 'demo', userId: 'user-bianca', clientId: 'family-app' })).rejects.toMatchObject({ code: 'unavailable' });
+      } finally {
+        policy = await startStandInPolicy(cluster.transport, policyState);
+      }
+      await expect(exchange(asSubject(bianca, { resource: 'device:lock-52' }))).resolves.toMatchObject({ scope: 'lock:unlock' });
+    });
+
+    it('decides every grant of the delegations claim in one round trip and leaves out a grant the policy allows nothing of', async () => {
+      const erin = { type: 'user', id: 'user-erin' } as const;
+      const kept = grant({ delegatee: erin, resource: 'device:lock-53', scopes: ['lock:unlock', 'lock:status'] });
+      grant({ delegator: 'user-dora', delegatee: erin, resource: 'device:lock-54', scopes: ['lock:status'] });
+      const before = policyState.batches.length;
+      await withRules({ denied: ['lock:status'] }, async () => {
+        const { delegations } = await bus.send(IssueDelegatedTokens, { tenant: 'demo', userId: 'user-erin', clientId: 'family-app' });
+        expect(Object.keys(delegations)).toEqual(['adam']);
+        expect(delegations.adam).toMatchObject({ scope: ['lock:unlock'], grant_id: kept.view.id });
+      });
+      const batches = policyState.batches.slice(before);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]!.decisions.map((decision) => [decision.subject.id, decision.resource.id])).toEqual([
+        ['user-adam', 'lock:unlock'],
+        ['user-adam', 'lock:status'],
+        ['user-dora', 'lock:status'],
+      ]);
     });
   });
 });

@@ -18,7 +18,9 @@ import {
 import { KeyEncryption } from '@latchkey/crypto';
 import type { ContractClient } from '@latchkey/messaging';
 import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
+import type { INestMicroservice } from '@nestjs/common';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 
 const publicUrl = 'https://auth.example.test';
@@ -82,6 +84,8 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
   };
   const now = () => Math.floor(clock() / 1000);
 
+  let policy: INestMicroservice;
+
   beforeAll(async () => {
     const tenants = await tenantsWithKeys();
     // Two replicas: polls, lookups and decisions may land on either.
@@ -100,9 +104,12 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
         }),
     });
     bus = cluster.client;
+    // The policy service's side of scope decisions (docs/adr/0023): a stand-in that allows every scope.
+    policy = await startStandInPolicy(cluster.transport, new StandInPolicyState());
   });
 
   afterAll(async () => {
+    await policy?.close();
     await cluster?.stop();
   });
 

@@ -30,6 +30,7 @@ import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
 import { Controller, type DynamicModule, Inject, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
+import { startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { DeviceRevocationFeed } from './tokens/device-revocation-feed.js';
 
@@ -182,6 +183,9 @@ describe('devices as OAuth clients: device tokens, revocation by device events, 
   };
   const state = new RegistryState(clock);
   const keys = new Map<string, KeyPair>();
+  // The policy service's side of scope decisions (docs/adr/0023): a stand-in that allows every scope.
+  const policyState = new StandInPolicyState();
+  let policy: INestMicroservice;
 
   /** A device of the stand-in registry with `jwks` key credentials (and optionally a shared secret). */
   async function device(type: string, options: { ownerId?: string | null; jwks?: number; secret?: string; id?: string } = {}): Promise<StandInDevice> {
@@ -257,12 +261,14 @@ describe('devices as OAuth clients: device tokens, revocation by device events, 
     });
     bus = cluster.client;
     registry = await startStandInRegistry(cluster, state);
+    policy = await startStandInPolicy(cluster.transport, policyState);
     // The registry's publisher: a stream of its own on the cluster's NATS.
     events = createEventStream(cluster.transport);
   });
 
   afterAll(async () => {
     await events?.close();
+    await policy?.close();
     await registry?.close();
     await cluster?.stop();
   });
@@ -280,6 +286,15 @@ describe('devices as OAuth clients: device tokens, revocation by device events, 
 
       await expect(verify(issued.access_token)).resolves.toEqual({ active: true, claims: expect.objectContaining({ sub: lock.id, device_type: 'bike-lock', owner: 'user-adam' }) });
       await expect(introspect(issued.access_token)).resolves.toMatchObject({ active: true, client_id: lock.id, sub: lock.id, tenant: 'demo', device_type: 'bike-lock', owner: 'user-adam' });
+      // The policy was asked about the device by its type, once for each of the type's scopes (docs/adr/0023).
+      expect(policyState.decisions().filter((decision) => decision.subject.id === lock.id)).toEqual(
+        ['openid', 'lock:unlock', 'lock:status'].map((scope) => ({
+          subject: { type: 'device', id: lock.id, attributes: { deviceType: 'bike-lock' } },
+          action: { name: 'token.scope' },
+          resource: { type: 'scope', id: scope },
+          context: {},
+        })),
+      );
     });
 
     it('takes the device id from the assertion\'s sub when client_id is absent, and omits owner for an unowned device', async () => {

@@ -9,6 +9,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jwtVerify, createLocalJWKSet } from 'jose';
 import pg from 'pg';
+import { startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { Revocations } from './tokens/revocations.js';
 
@@ -40,6 +41,8 @@ describe('token service over NATS and PostgreSQL', () => {
   let services: INestMicroservice[];
   let client: ContractClient;
   let nats: NatsConnection;
+  // The policy service's side of scope decisions (docs/adr/0023): a stand-in that allows every scope.
+  let policy: INestMicroservice;
   const kek = KeyEncryption.fromBase64(randomBytes(32).toString('base64'));
 
   beforeAll(async () => {
@@ -50,11 +53,13 @@ describe('token service over NATS and PostgreSQL', () => {
       module: ({ databaseUrl, messaging }) => TokenModule.forRoot({ tenants, publicUrl, keyEncryption: kek, database: { kind: 'url', url: databaseUrl, poolSize: 4 }, messaging }),
     });
     ({ database, replicas: services, client } = cluster);
+    policy = await startStandInPolicy(cluster.transport, new StandInPolicyState());
     nats = await connect({ servers: cluster.natsUrl });
   });
 
   afterAll(async () => {
     await nats?.close();
+    await policy?.close();
     await cluster?.stop();
   });
 

@@ -28,6 +28,8 @@ import { ClientCredentialsGrant } from './grants/client-credentials.grant.js';
 import { DeviceCodeGrant } from './grants/device-code.grant.js';
 import { TokenExchangeGrant } from './grants/token-exchange.grant.js';
 import { DeviceCodes } from './device/device-codes.js';
+import { PolicyActivationFeed } from './policy/policy-activation-feed.js';
+import { ScopeDecisionCache, ScopeDecisions } from './policy/scope-decisions.js';
 import { DeviceFlow } from './device/device-flow.js';
 import { DeviceHandler } from './device/device.handler.js';
 import { UserCodeThrottle } from './device/user-code-throttle.js';
@@ -65,6 +67,7 @@ class TokenLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeAppl
     @Inject(ClientAssertions) private readonly clientAssertions: ClientAssertions,
     @Inject(DeviceRevocationFeed) private readonly deviceRevocations: DeviceRevocationFeed,
     @Inject(GrantRevocationFeed) private readonly grantRevocations: GrantRevocationFeed,
+    @Inject(PolicyActivationFeed) private readonly policyActivations: PolicyActivationFeed,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -89,15 +92,15 @@ class TokenLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeAppl
 
   /**
    * Device and delegation-grant events are consumed before any request is served (docs/adr/0017,
-   * 0021); a consumer that cannot start fails the boot.
+   * 0021), and so are policy activations (docs/adr/0023); a consumer that cannot start fails the boot.
    */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all([this.deviceRevocations.start(), this.grantRevocations.start()]);
+    await Promise.all([this.deviceRevocations.start(), this.grantRevocations.start(), this.policyActivations.start()]);
   }
 
   /** Before the database closes: an event in flight is then either handled or redelivered. */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.deviceRevocations.stop(), this.grantRevocations.stop()]);
+    await Promise.all([this.deviceRevocations.stop(), this.grantRevocations.stop(), this.policyActivations.stop()]);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -128,6 +131,7 @@ const ACCESS_TOKEN_REVOKER = Symbol('ACCESS_TOKEN_REVOKER');
 export class TokenModule {
   static forRoot(options: TokenServiceOptions): DynamicModule {
     const clock = options.clock ?? Date.now;
+    const delegationPolicyClock = options.delegationPolicyClock ?? clock;
     const tenants = new TenantDirectory(options.tenants);
     return {
       module: TokenModule,
@@ -176,11 +180,27 @@ export class TokenModule {
           useFactory: (stream: EventStream, revocations: Revocations) => new GrantRevocationFeed(stream, revocations, clock),
         },
         { provide: AccessTokens, inject: [SigningKeys], useFactory: (keys: SigningKeys) => new AccessTokens(keys, options.publicUrl, clock) },
+        {
+          provide: ScopeDecisions,
+          inject: [ContractClient],
+          useFactory: (policy: ContractClient) =>
+            new ScopeDecisions(policy, new ScopeDecisionCache(options.scopeDecisions?.cacheEntries ?? 10_000, clock), clock, options.scopeDecisions),
+        },
+        {
+          provide: PolicyActivationFeed,
+          inject: [EventStream, ScopeDecisions],
+          useFactory: (stream: EventStream, decisions: ScopeDecisions) =>
+            new PolicyActivationFeed(options.messaging.transport, stream, (tenant) => {
+              decisions.cache.clearTenant(tenant);
+              new Logger('PolicyActivationFeed').log(`tenant ${tenant}: policy activated, cached scope decisions cleared`);
+            }),
+        },
         { provide: DelegatedTokens, inject: [AccessTokens], useFactory: (accessTokens: AccessTokens) => new DelegatedTokens(accessTokens, options.publicUrl, clock) },
         {
           provide: DelegationsClaim,
-          inject: [ClientRepository, ContractClient, DelegatedTokens],
-          useFactory: (clients: ClientRepository, delegation: ContractClient, delegatedTokens: DelegatedTokens) => new DelegationsClaim(tenants, clients, delegation, delegatedTokens),
+          inject: [ClientRepository, ContractClient, DelegatedTokens, ScopeDecisions],
+          useFactory: (clients: ClientRepository, delegation: ContractClient, delegatedTokens: DelegatedTokens, scopeDecisions: ScopeDecisions) =>
+            new DelegationsClaim(tenants, clients, delegation, delegatedTokens, scopeDecisions, delegationPolicyClock),
         },
         {
           provide: DeviceClients,
@@ -220,7 +240,7 @@ export class TokenModule {
         },
         {
           provide: TokenEndpoints,
-          inject: [SigningKeys, ClientAuthenticator, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient, DeviceCodes, AccessTokens, DelegatedTokens],
+          inject: [SigningKeys, ClientAuthenticator, Revocations, AuthorizationCodes, RefreshTokens, ACCESS_TOKEN_REVOKER, ContractClient, DeviceCodes, AccessTokens, DelegatedTokens, ScopeDecisions],
           useFactory: (
             keys: SigningKeys,
             authenticator: ClientAuthenticator,
@@ -232,15 +252,16 @@ export class TokenModule {
             deviceCodes: DeviceCodes,
             accessTokens: AccessTokens,
             delegatedTokens: DelegatedTokens,
+            scopeDecisions: ScopeDecisions,
           ) => {
             const userTokens = new UserTokens(accessTokens, new IdTokens(keys, options.publicUrl, clock), options.publicUrl);
             // The grant map: the token endpoint looks a grant up by its grant_type, never switches on it.
             const grants = [
-              new ClientCredentialsGrant(accessTokens, options.publicUrl),
+              new ClientCredentialsGrant(accessTokens, scopeDecisions, options.publicUrl),
               new AuthorizationCodeGrant(codes, userTokens, refreshTokens, revoker, options.refreshTokens),
               new RefreshTokenGrant(refreshTokens, userTokens, revoker, options.refreshTokens),
               new DeviceCodeGrant(deviceCodes, userTokens, refreshTokens, revoker, options.refreshTokens),
-              new TokenExchangeGrant(accessTokens, revocations, messaging, delegatedTokens, options.publicUrl),
+              new TokenExchangeGrant(accessTokens, revocations, messaging, delegatedTokens, scopeDecisions, options.publicUrl, delegationPolicyClock),
             ];
             return new TokenEndpoints(
               tenants,

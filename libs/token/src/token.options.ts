@@ -3,6 +3,7 @@ import type { KeyEncryption } from '@latchkey/crypto';
 import type { MessagingOptions } from '@latchkey/messaging';
 import type { DatabaseConfig } from '@latchkey/persistence';
 import type { KeyRotationOptions } from './keys/key-rotation.js';
+import type { ScopeDecisionOptions } from './policy/scope-decisions.js';
 import type { UserCodeThrottleOptions } from './device/user-code-throttle.js';
 import type { Clock } from './tokens/access-tokens.js';
 import type { DeviceRevocationOptions } from './tokens/device-revocation-feed.js';
@@ -32,8 +33,20 @@ export interface TokenServiceOptions {
   clientAssertions?: { maxLifetimeSeconds?: number; skewSeconds?: number };
   /** Devices as clients (docs/adr/0017): the allowance added to a device event's time when it revokes the device's tokens (default 100 ms). */
   deviceRevocation?: DeviceRevocationOptions;
+  /**
+   * Scope decisions by the policy service (`token.scope`, docs/adr/0023), always on: how many allowed
+   * decisions are cached (default 10 000), for at most how long (default 300 s; each for its own
+   * `ttlSeconds`), and how long a decision may take (default: the messaging timeout).
+   */
+  scopeDecisions?: ScopeDecisionOptions;
   /** The service's clock (epoch ms) for key states and token times; tests move it. */
   clock?: Clock;
+  /**
+   * The time (epoch ms) pinned as `context.time` in the scope decisions of delegated tokens, whose grant
+   * windows and constraints the policy checks (default: `clock`). End-to-end tests shift it together
+   * with the delegation service's clock (LATCHKEY_CLOCK_OFFSET_MS), as they shift the gateway's.
+   */
+  delegationPolicyClock?: Clock;
 }
 
 export const TOKEN_OPTIONS = Symbol('TOKEN_OPTIONS');

@@ -1,5 +1,6 @@
 import { issuerOf, type TenantConfig } from '@latchkey/config';
 import { type ActorClaimValue, ContractError, type UsableGrant } from '@latchkey/contracts';
+import type { ScopeQuestion } from '../policy/scope-decisions.js';
 import type { AccessTokenClaims, AccessTokens, Clock } from '../tokens/access-tokens.js';
 
 /** A party of a grant chain: a person (user id) or an app (client id). */
@@ -31,6 +32,34 @@ function sameParty(a: GrantParty, b: GrantParty): boolean {
  */
 export function delegatedScopes(grantScopes: readonly string[], clientScopes: readonly string[]): string[] {
   return [...new Set(grantScopes.filter((scope) => clientScopes.includes(scope)))];
+}
+
+/**
+ * What the policy is asked before a delegated token is signed (`token.scope`, docs/adr/0023): may the
+ * person at the top of the grant chain, acting through this grant (`act`, `gid`, the grant in the
+ * context, as policies/README.md describes a delegated subject), be given each candidate scope, at
+ * `nowMs` (pinned, as the gateway pins it for a delegated token's decisions)? No roles: the person's
+ * identity roles are the identity service's (the policy still binds roles from its data).
+ */
+export function delegatedScopeQuestion(usable: UsableGrant, current: GrantParty, scopes: readonly string[], nowMs: number): ScopeQuestion {
+  const { grant } = usable;
+  return {
+    subject: { type: 'user', id: grant.rootDelegatorId, act: actorClaim(usable.actors, current), gid: grant.id },
+    scopes,
+    context: {
+      time: new Date(nowMs).toISOString(),
+      grant: {
+        id: grant.id,
+        status: grant.status,
+        delegatee: grant.delegatee.id,
+        resource: grant.resource,
+        scopes: grant.scopes,
+        notBefore: grant.notBefore,
+        expiresAt: grant.expiresAt,
+        constraints: grant.constraints,
+      },
+    },
+  };
 }
 
 /**
@@ -80,8 +109,8 @@ export interface DelegatedToken {
 /**
  * Signs delegated access tokens (docs/adr/0021): `sub` = the grant's delegator, `act` = the chain of
  * delegatees with the current actor outermost, `gid` = the grant, `client_id` = the client that asked,
- * `aud` = the grant's resource, `scope` = the grant's usable scopes ∩ the client's, and a lifetime that
- * never outlives the grant.
+ * `aud` = the grant's resource, `scope` = the grant's usable scopes ∩ `allowedScopes` (the client's
+ * scopes that the policy allows, docs/adr/0023), and a lifetime that never outlives the grant.
  */
 export class DelegatedTokens {
   constructor(
@@ -90,9 +119,9 @@ export class DelegatedTokens {
     private readonly now: Clock = Date.now,
   ) {}
 
-  /** The token, or null when the client may carry none of the scopes or the grant ends within a second. */
-  async sign(tenant: TenantConfig, clientId: string, clientScopes: readonly string[], usable: UsableGrant, current: GrantParty): Promise<DelegatedToken | { refused: 'scope' | 'lifetime' }> {
-    const scopes = delegatedScopes(usable.scopes, clientScopes);
+  /** The token, or a refusal when none of the usable scopes is allowed or the grant ends within a second. */
+  async sign(tenant: TenantConfig, clientId: string, allowedScopes: readonly string[], usable: UsableGrant, current: GrantParty): Promise<DelegatedToken | { refused: 'scope' | 'lifetime' }> {
+    const scopes = delegatedScopes(usable.scopes, allowedScopes);
     if (scopes.length === 0) return { refused: 'scope' };
     const now = this.now();
     const lifetimeSeconds = delegatedLifetimeSeconds(tenant.delegation.tokenTtlSeconds, new Date(usable.grant.expiresAt), now);

@@ -12,8 +12,9 @@ import {
 } from '@latchkey/contracts';
 import type { ContractClient } from '@latchkey/messaging';
 import type { OAuthClient } from '../clients/oauth-client.js';
-import { type DelegatedTokens, type GrantParty, signedOrThrow } from '../delegation/delegated-tokens.js';
-import type { AccessTokenClaims, AccessTokens } from '../tokens/access-tokens.js';
+import { type DelegatedTokens, delegatedScopeQuestion, delegatedScopes, type GrantParty, signedOrThrow } from '../delegation/delegated-tokens.js';
+import type { ScopeDecisions } from '../policy/scope-decisions.js';
+import type { AccessTokenClaims, AccessTokens, Clock } from '../tokens/access-tokens.js';
 import type { Revocations } from '../tokens/revocations.js';
 import { parseScope } from '../tokens/scopes.js';
 import type { GrantHandler, GrantRequest } from './grant-handler.js';
@@ -38,6 +39,8 @@ export function isPersonToken(claims: AccessTokenClaims): boolean {
  *   `sub` = the person, `act.sub` = the client.
  * Either way the delegation service picks the grant and counts the use (`UseGrant`); the token stands on
  * the grant, not on the subject token: it lives on after the subject token is revoked and dies with the grant.
+ * Its scopes are the grant's usable ones the client may carry that the tenant's policy allows the
+ * delegator through the grant (`token.scope`, docs/adr/0023); none allowed is `invalid_scope`.
  */
 export class TokenExchangeGrant implements GrantHandler {
   readonly grantType = TOKEN_EXCHANGE_GRANT_TYPE;
@@ -47,7 +50,10 @@ export class TokenExchangeGrant implements GrantHandler {
     private readonly revocations: Revocations,
     private readonly delegation: ContractClient,
     private readonly delegatedTokens: DelegatedTokens,
+    private readonly scopeDecisions: ScopeDecisions,
     private readonly publicUrl: string,
+    /** The time pinned in the scope decisions (TokenServiceOptions.delegationPolicyClock). */
+    private readonly policyClock: Clock = Date.now,
   ) {}
 
   async handle({ tenant, client, parameters }: GrantRequest): Promise<TokenResponse> {
@@ -82,7 +88,12 @@ export class TokenExchangeGrant implements GrantHandler {
     const usable = await this.useGrant(tenant.id, client, delegatee, resource, delegatorId, requested);
     // The delegation service answers for the delegator asked for; a grant of anyone else is no answer.
     if (delegatorId !== undefined && usable.grant.delegator.id !== delegatorId) throw invalidGrant('no usable delegation grant from the subject');
-    const signed = signedOrThrow(await this.delegatedTokens.sign(tenant, client.clientId, client.scopes, usable, delegatee));
+    const candidates = delegatedScopes(usable.scopes, client.scopes);
+    if (candidates.length === 0) throw new ContractError('invalid_scope', 'none of the scopes the grant allows is registered for this client');
+    const question = delegatedScopeQuestion(usable, delegatee, candidates, this.policyClock());
+    const allowed = await this.scopeDecisions.allowed(tenant.id, question.subject, candidates, question.context);
+    if (allowed.length === 0) throw new ContractError('invalid_scope', 'the policy allows none of the grant\'s scopes');
+    const signed = signedOrThrow(await this.delegatedTokens.sign(tenant, client.clientId, allowed, usable, delegatee));
     // RFC 8693 §2.2.1; no refresh token: a delegated token is short-lived and re-exchanged (docs/adr/0021).
     return { access_token: signed.token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: signed.lifetimeSeconds, scope: signed.scopes.join(' ') };
   }
