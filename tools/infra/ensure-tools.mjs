@@ -3,11 +3,14 @@
 // when running as root. Prints what it did; exits non-zero with a clear message when it cannot.
 // `ensureOpa()` does the same for the `opa` CLI, which only the policy build and CI need
 // (scripts/policy-build.mjs; docs/adr/0022-policy-bundles.md): it is not part of the default run.
+// `ensureHelm()` and `ensureKubernetesValidate()` provide the Helm chart's checks (lint, render, and
+// validation of every rendered object against the Kubernetes OpenAPI schemas, offline):
+//   node tools/infra/ensure-tools.mjs --print helm|kubernetes-validate   installs if needed, prints the path
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, TOOLS_BIN } from './local-infra.mjs';
+import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, REPO_ROOT, TOOLS_BIN } from './local-infra.mjs';
 
 /** The OPA release the committed policy bundle is built with (a different one may compile other Wasm). */
 export const OPA_VERSION = '1.22.2';
@@ -117,6 +120,106 @@ export function ensureOpa() {
   );
 }
 
+/** The Helm release the chart is linted and rendered with in CI (`go install`, no binary download). */
+export const HELM_VERSION = '3.19.0';
+export const HELM_MODULE = `helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}`;
+
+function helmVersionOf(path) {
+  try {
+    // A `go install`ed helm has no version stamped in ("v3.19"); a release binary says "v3.19.0".
+    return /^v(3\.\d+)/.exec(execFileSync(path, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' }).trim())?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `helm` 3: `HELM_BIN`, else the first of .tools/bin, PATH, $GOBIN and ~/go/bin. `{ path, version }` (major.minor), or undefined. */
+export function findHelm() {
+  const candidates = process.env.HELM_BIN
+    ? [process.env.HELM_BIN]
+    : [join(TOOLS_BIN, 'helm'), onPath('helm'), process.env.GOBIN && join(process.env.GOBIN, 'helm'), join(homedir(), 'go', 'bin', 'helm')];
+  for (const path of candidates.filter((candidate) => candidate && existsSync(candidate))) {
+    const version = helmVersionOf(path);
+    if (version) return { path, version };
+  }
+  return undefined;
+}
+
+/**
+ * Finds helm 3, or builds HELM_VERSION into .tools/bin with `go install` (a few minutes on a fresh
+ * module cache) when Go is there. Neither: a clear error (only the chart checks need it).
+ */
+export function ensureHelm() {
+  const found = findHelm();
+  if (found) return found;
+  if (has('go')) {
+    console.log(`[tools] building ${HELM_MODULE} into .tools/bin (a few minutes the first time)`);
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    execFileSync('go', ['install', HELM_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
+    const installed = findHelm();
+    if (installed) return installed;
+  }
+  throw new Error(`helm 3 is needed to check the Helm chart: install Go and run \`go install ${HELM_MODULE}\`, or set HELM_BIN`);
+}
+
+/**
+ * kubernetes-validate (PyPI) bundles the JSON schemas made from the Kubernetes OpenAPI specs of every
+ * minor release it supports (here 1.25 to 1.37), so rendered manifests are validated offline; `--strict`
+ * also refuses unknown fields. Pinned with its dependencies, installed in a venv under .tools/.
+ */
+export const KUBERNETES_VALIDATE_VERSION = '1.37.0';
+const KUBERNETES_VALIDATE_REQUIREMENTS = [
+  `kubernetes-validate==${KUBERNETES_VALIDATE_VERSION}`,
+  'attrs==26.1.0',
+  'importlib_resources==7.1.0',
+  'jsonschema==4.26.0',
+  'jsonschema-specifications==2025.9.1',
+  'packaging==26.3',
+  'PyYAML==6.0.3',
+  'referencing==0.37.0',
+  'rpds-py==2026.9.1',
+  'typing_extensions==4.16.0',
+];
+const KUBERNETES_VALIDATE_VENV = join(REPO_ROOT, '.tools', 'kubernetes-validate');
+
+function kubernetesValidateVersionOf(path) {
+  try {
+    return execFileSync(path, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/).at(-1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kubernetes-validate CLI: `KUBERNETES_VALIDATE_BIN`, else the project's venv. `{ path, version }`, or undefined. */
+export function findKubernetesValidate() {
+  const path = process.env.KUBERNETES_VALIDATE_BIN ?? join(KUBERNETES_VALIDATE_VENV, 'bin', 'kubernetes-validate');
+  const version = existsSync(path) ? kubernetesValidateVersionOf(path) : undefined;
+  return version ? { path, version } : undefined;
+}
+
+/** Finds kubernetes-validate KUBERNETES_VALIDATE_VERSION, or installs it from PyPI into .tools/kubernetes-validate. */
+export function ensureKubernetesValidate() {
+  const found = findKubernetesValidate();
+  if (found && (found.version === KUBERNETES_VALIDATE_VERSION || process.env.KUBERNETES_VALIDATE_BIN)) return found;
+  const python = onPath('python3');
+  if (!python) throw new Error('python3 is needed for kubernetes-validate (Debian: apt-get install python3 python3-venv)');
+  console.log(`[tools] installing kubernetes-validate ${KUBERNETES_VALIDATE_VERSION} from PyPI into .tools/kubernetes-validate`);
+  rmSync(KUBERNETES_VALIDATE_VENV, { recursive: true, force: true });
+  mkdirSync(join(REPO_ROOT, '.tools'), { recursive: true });
+  try {
+    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: 'inherit' });
+  } catch {
+    // Debian's python3 needs python3-venv for ensurepip.
+    if (!apt('python3-venv')) throw new Error('cannot create a Python venv: install python3-venv');
+    rmSync(KUBERNETES_VALIDATE_VENV, { recursive: true, force: true });
+    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: 'inherit' });
+  }
+  execFileSync(join(KUBERNETES_VALIDATE_VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-deps', ...KUBERNETES_VALIDATE_REQUIREMENTS], { stdio: 'inherit' });
+  const installed = findKubernetesValidate();
+  if (!installed) throw new Error('kubernetes-validate did not install');
+  return installed;
+}
+
 /** The browser the end-to-end page tests drive through playwright-core (no browser download of its own). */
 export function findChromium() {
   return [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
@@ -130,7 +233,23 @@ export function ensureChromium() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--print') {
+  // `--print helm|kubernetes-validate`: install when missing, print the path (for .ci/run).
+  const tools = { helm: ensureHelm, 'kubernetes-validate': ensureKubernetesValidate };
+  const ensure = tools[process.argv[3]];
+  if (!ensure) {
+    console.error(`[tools] --print takes one of: ${Object.keys(tools).join(', ')}`);
+    process.exit(2);
+  }
+  try {
+    // Progress goes to stderr: stdout is the path only.
+    console.log = (...args) => console.error(...args);
+    process.stdout.write(`${ensure().path}\n`);
+  } catch (error) {
+    console.error(`[tools] ${error.message}`);
+    process.exit(1);
+  }
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     ensurePostgres();
     ensureNats();

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A configuration problem found at boot; its message names every bad variable and why. */
@@ -29,10 +30,47 @@ export const PublicUrl = z
 
 export const Port = z.coerce.number().int().min(0).max(65535);
 
+/** An optional variable where an empty value (e.g. `NAME=` in a compose file) means "not set". */
+const optionalText = () =>
+  z
+    .string()
+    .optional()
+    .transform((value) => value || undefined);
+
+/** proxy-addr's names for whole ranges, accepted by Fastify's `trustProxy` like addresses. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrRange(value: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(value)) return true;
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (!family || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * The peers whose `X-Forwarded-For` / `-Proto` / `-Host` the gateway believes: comma-separated IP
+ * addresses or CIDR ranges of the reverse proxies in front of it (an ingress controller's pods), or
+ * `loopback`, `linklocal`, `uniquelocal`. Default: none, so a client cannot choose the address the
+ * login, device-code and claim-code throttles count it under by sending the header itself.
+ */
+export const TrustedProxies = z
+  .string()
+  .transform((value) => value.split(LIST).filter(Boolean))
+  .pipe(z.array(z.string().refine(isAddressOrRange, 'TRUSTED_PROXIES lists IP addresses or CIDR ranges (e.g. 10.42.0.0/16), comma-separated')))
+  .default([]);
+
 /** Variables every service reads. */
 export const CommonEnv = z.object({
   NATS_URL: NatsUrls.default(['nats://127.0.0.1:4222']),
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1500),
+  /**
+   * How the service proves itself to NATS, when the server requires it: the path of a `.creds` file
+   * (user JWT + nkey seed, NATS's decentralised auth; read again at every reconnect, so a rotated file
+   * is picked up) or a token. At most one (checked at boot); neither means no authentication.
+   */
+  NATS_CREDS_FILE: optionalText(),
+  NATS_TOKEN: optionalText(),
   TENANTS_FILE: z.string().min(1).default('config/tenants.dev.yaml'),
   /** Nest's level names, plus the usual `info` and `trace`. */
   LOG_LEVEL: z
@@ -47,6 +85,12 @@ export const DatabaseServiceEnv = CommonEnv.extend({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** Port of the small HTTP server that answers Kubernetes probes; 0 turns it off. */
   HEALTH_PORT: Port.default(0),
+  /**
+   * At boot the service waits (at most this long) until its schema has the latest migration its code
+   * knows, applied by the migration Job (`scripts/db-migrate.mjs`), then starts; past it, it exits with
+   * a message naming the missing migration. 0 skips the check.
+   */
+  SCHEMA_WAIT_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(240),
 });
 
 /** The key-encryption key: 32 random bytes, base64 (e.g. `openssl rand -base64 32`). */
@@ -74,6 +118,7 @@ export const GatewayEnv = CommonEnv.extend({
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
   LATCHKEY_GATEWAY_KEY: GatewayCookieKey.optional(),
+  TRUSTED_PROXIES: TrustedProxies,
 });
 
 /** The device registry puts `${PUBLIC_URL}/t/<tenant>/claim?code=…` in the QR codes of claim codes. */

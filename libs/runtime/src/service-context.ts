@@ -1,8 +1,8 @@
 import v8 from 'node:v8';
 import { CommonEnv, ConfigError, DatabaseServiceEnv, loadTenantsFile, parseEnv, type TenantsFile } from '@latchkey/config';
-import type { MessagingOptions, TransportConfig } from '@latchkey/messaging';
-import type { DatabaseConfig } from '@latchkey/persistence';
-import type { LogLevel } from '@nestjs/common';
+import { type MessagingOptions, type TransportConfig, useNatsCredentials } from '@latchkey/messaging';
+import { type DatabaseConfig, requiredMigrationOf, waitForSchema } from '@latchkey/persistence';
+import { Logger, type LogLevel } from '@nestjs/common';
 import type { z } from 'zod';
 
 /** What every distributed service boots with, read from the environment once. */
@@ -21,6 +21,11 @@ export interface DatabaseServiceContext<E> extends ServiceContext<E> {
 
 export async function loadServiceContext<S extends z.ZodType<z.output<typeof CommonEnv>>>(name: string, schema: S = CommonEnv as unknown as S): Promise<ServiceContext<z.output<S>>> {
   const env: z.output<S> = parseEnv(schema);
+  try {
+    useNatsCredentials({ credsFile: env.NATS_CREDS_FILE, token: env.NATS_TOKEN });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   const transport: TransportConfig = { kind: 'nats', servers: env.NATS_URL, name: `latchkey-${name}` };
   return {
     env,
@@ -36,11 +41,30 @@ export async function loadDatabaseServiceContext<S extends z.ZodType<z.output<ty
   schema: S = DatabaseServiceEnv as unknown as S,
 ): Promise<DatabaseServiceContext<z.output<S>>> {
   const context = await loadServiceContext(name, schema);
+  await waitForOwnSchema(name, context.env.DATABASE_URL, context.env.SCHEMA_WAIT_TIMEOUT_SECONDS);
   return {
     ...context,
     database: { kind: 'url', url: context.env.DATABASE_URL, poolSize: context.env.DATABASE_POOL_SIZE },
     healthPort: context.env.HEALTH_PORT,
   };
+}
+
+/**
+ * Holds the boot until the service's schema has the newest migration this build knows (applied by the
+ * migration Job, which may still be running during an install or upgrade): new code never runs on an
+ * old schema. Bounded by SCHEMA_WAIT_TIMEOUT_SECONDS (0: no check); past it the service exits with a
+ * message naming the missing migration, and Kubernetes restarts it.
+ */
+async function waitForOwnSchema(service: string, url: string, timeoutSeconds: number): Promise<void> {
+  if (timeoutSeconds <= 0) return;
+  const required = requiredMigrationOf(service);
+  if (!required) return;
+  const logger = new Logger(`${service} schema`);
+  try {
+    await waitForSchema({ url, required, timeoutMs: timeoutSeconds * 1000, log: (line) => logger.log(line) });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** Runs a boot function; a configuration error is printed readably (no stack) and exits with 1. */

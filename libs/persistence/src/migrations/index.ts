@@ -2,9 +2,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { applyMigrations } from './apply-migrations.js';
+import { latestMigrationName, type RequiredMigration } from './schema-wait.js';
 
 export { applyMigrations, readMigrations, PRISMA_ADVISORY_LOCK_KEY } from './apply-migrations.js';
 export type { ApplyMigrationsOptions, MigrationFile } from './apply-migrations.js';
+export { latestMigrationName, waitForSchema } from './schema-wait.js';
+export type { RequiredMigration, WaitForSchemaOptions } from './schema-wait.js';
 
 /** One Prisma schema per service, each owning one PostgreSQL schema (`prisma/<prismaDir>/`). */
 export const SERVICE_SCHEMAS = [
@@ -21,6 +24,17 @@ export const SERVICE_SCHEMAS = [
  */
 export function defaultPrismaRoot(): string {
   return fileURLToPath(new URL('../../../../prisma/', import.meta.url));
+}
+
+/**
+ * The schema a service owns and the newest migration its code (this build) needs, or undefined for a
+ * service without a schema.
+ */
+export function requiredMigrationOf(service: string, prismaRoot: string = defaultPrismaRoot()): RequiredMigration | undefined {
+  const entry = SERVICE_SCHEMAS.find((candidate) => candidate.service === service);
+  if (!entry) return undefined;
+  const migration = latestMigrationName(join(prismaRoot, entry.prismaDir, 'migrations'));
+  return migration ? { schema: entry.schema, migration } : undefined;
 }
 
 export interface SchemaMigrationResult {
