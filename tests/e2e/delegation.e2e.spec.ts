@@ -5,13 +5,15 @@
 // second. Then the refusals: scope escalation, sharing what is not yours, re-delegation, windows,
 // weekdays, replay, cross-tenant, and constraints checked again at use.
 //
-// Clocks: only the delegation service's clock is moved (serviceEnv LATCHKEY_CLOCK_OFFSET_MS) to the
-// next Tuesday 10:00 in Zurich, and it runs on from there. Grant windows are therefore written relative
-// to that SHIFTED now (`clock.iso(...)`): the delegation service checks notBefore / expiresAt and the
-// weekdays on its clock. The token service's `iat` / `exp` stay on the real clock; a delegated token
-// lives min(300 s, until the grant's expiresAt), and since the shifted now is ahead of the real one,
-// a grant expiring a few shifted seconds from now still gives a 300 s token: only the use-time check
-// (`CheckGrant`, on the shifted clock) can stop it — which is what the expiry test proves.
+// Clocks: the delegation service's clock is moved (serviceEnv LATCHKEY_CLOCK_OFFSET_MS) to the next
+// Tuesday 10:00 in Zurich, and it runs on from there; so is the time the gateway and the token service
+// pin in the policy's decisions for delegated tokens (the policy checks the grant's window too, issue
+// #6). Grant windows are therefore written relative to that SHIFTED now (`clock.iso(...)`): the
+// delegation service checks notBefore / expiresAt and the weekdays on its clock. The token service's
+// `iat` / `exp` stay on the real clock; a delegated token lives min(300 s, until the grant's
+// expiresAt), and since the shifted now is ahead of the real one, a grant expiring a few shifted
+// seconds from now still gives a 300 s token: only the use-time check (`CheckGrant`, on the shifted
+// clock) can stop it — which is what the expiry test proves.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { bearerJson, exchangeToken, nextWallClock, ShiftedClock, timeUntil, wallClock } from './support/delegation.js';
@@ -89,7 +91,8 @@ beforeAll(async () => {
   service.scopes = [...(service.scopes as string[]), 'delegations:admin'];
   tenants.tenants.push({ ...structuredClone(demo), id: 'other', displayName: 'Other fleet', devices: [] });
   tenantsFile = writeTenantsFile(tenantsYaml(tenants));
-  env = await startE2eEnvironment({ tenantsFile: tenantsFile.path, serviceEnv: { delegation: { LATCHKEY_CLOCK_OFFSET_MS: String(clock.offsetMs) } } });
+  const shifted = { LATCHKEY_CLOCK_OFFSET_MS: String(clock.offsetMs) };
+  env = await startE2eEnvironment({ tenantsFile: tenantsFile.path, serviceEnv: { delegation: shifted, gateway: shifted, token: shifted } });
   issuer = env.platform.issuer('demo');
   otherIssuer = env.platform.issuer('other');
   [adamToken, biancaToken, carlToken, otherBiancaToken, otherAdamToken, serviceToken] = await Promise.all([

@@ -7,6 +7,8 @@ import { DeviceSelfController } from './admin/device-self.controller.js';
 import { DevicesAdminController } from './admin/devices.controller.js';
 import { OpenApiController } from './admin/openapi.controller.js';
 import { TokenGuard } from './auth/token-guard.js';
+import { AuthzenEvaluator } from './authzen/authzen-evaluator.js';
+import { AuthzenController } from './authzen/authzen.controller.js';
 import { AccountController } from './browser/account.controller.js';
 import { AuthorizeController } from './browser/authorize.controller.js';
 import { ClaimController } from './browser/claim.controller.js';
@@ -21,6 +23,9 @@ import { HealthController } from './health/health.controller.js';
 import { GatewayErrorFilter } from './http/error.filter.js';
 import { TokenController } from './oauth/token.controller.js';
 import { UserinfoController } from './oauth/userinfo.controller.js';
+import { PolicyDecider } from './policy/policy-decider.js';
+import { PolicySubjects } from './policy/policy-subjects.js';
+import { RoutePolicyGate } from './policy/route-policy-gate.js';
 import { DeviceCommandsController } from './resources/commands.controller.js';
 import { GatewayTenants } from './tenants.js';
 
@@ -47,9 +52,21 @@ export class GatewayModule {
         DeviceSelfController,
         DelegationsController,
         DeviceCommandsController,
+        AuthzenController,
         OpenApiController,
       ],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, GatewayTenants, PageSecurity, PageFlow, TokenGuard, { provide: APP_FILTER, useClass: GatewayErrorFilter }],
+      providers: [
+        { provide: GATEWAY_OPTIONS, useValue: options },
+        GatewayTenants,
+        PageSecurity,
+        PageFlow,
+        PolicyDecider,
+        PolicySubjects,
+        RoutePolicyGate,
+        AuthzenEvaluator,
+        TokenGuard,
+        { provide: APP_FILTER, useClass: GatewayErrorFilter },
+      ],
     };
   }
 }

@@ -11,6 +11,11 @@ export interface GatewayOptions {
    * Without it, a random key per process (ADR 0013).
    */
   cookieKey?: Uint8Array;
+  /**
+   * ms since the epoch (default `Date.now`): the time the policy step pins for a delegated token's
+   * decision. Tests shift it together with the delegation service's clock (LATCHKEY_CLOCK_OFFSET_MS).
+   */
+  clock?: () => number;
 }
 
 export const GATEWAY_OPTIONS = Symbol('GATEWAY_OPTIONS');

@@ -15,10 +15,21 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
  * Creates the Fastify-based Nest application of the HTTP edge for any root module (the gateway alone,
  * or the all-in-one process), with the form parser and the error rendering the endpoints rely on.
  */
-export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]): Promise<NestFastifyApplication> {
+export interface HttpAppOptions {
+  /**
+   * The reverse proxies (IP addresses, CIDR ranges) whose `X-Forwarded-For` / `-Proto` / `-Host` are
+   * believed (TRUSTED_PROXIES). `request.ip` is then the address the nearest trusted proxy saw, and a
+   * header sent by any other peer is ignored; none (the default): the peer's own address, always.
+   */
+  trustedProxies?: readonly string[];
+}
+
+export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[], options: HttpAppOptions = {}): Promise<NestFastifyApplication> {
+  const trustedProxies = options.trustedProxies ?? [];
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: false,
+    // Never `true`: that would let any client set the address the IP throttles count it under.
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     logger: false,
     return503OnClosing: true,
     // Errors the router raises before any route or Nest handler runs (a malformed or overlong path

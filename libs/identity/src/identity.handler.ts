@@ -1,4 +1,4 @@
-import { Authenticate, ConfirmOtp, ContractError, CreateSession, EndSession, EnrolOtp, FindUser, GetSession, GetUserClaims, type ParsedRequestOf, VerifyOtp } from '@latchkey/contracts';
+import { Authenticate, ConfirmOtp, ContractError, CreateSession, EndSession, EnrolOtp, FindUser, GetSession, GetUser, GetUserClaims, type ParsedRequestOf, VerifyOtp } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { PasswordLogin } from './login/password-login.js';
@@ -21,6 +21,13 @@ export class IdentityHandler {
   @Handles(FindUser)
   async findUser(request: ParsedRequestOf<typeof FindUser>) {
     return { user: await this.users.findByUsername(request.tenant, request.username) };
+  }
+
+  /** Roles and attributes of a user by id (the policy input of the gateway); a disabled user comes with its status. */
+  @Handles(GetUser)
+  async getUser(request: ParsedRequestOf<typeof GetUser>) {
+    this.tenants.get(request.tenant);
+    return { user: await this.users.authorization(request.tenant, request.userId) };
   }
 
   @Handles(Authenticate)

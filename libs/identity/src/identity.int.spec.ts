@@ -10,6 +10,7 @@ import {
   EnrolOtp,
   FindUser,
   GetSession,
+  GetUser,
   GetUserClaims,
   IdentityHealth,
   type RequestOf,
@@ -36,6 +37,7 @@ tenants:
       - { username: frank, password: frank-password }
       - { username: gina, password: gina-password }
       - { username: hugo, password: hugo-password }
+      - { username: olga, password: olga-password, roles: [operator, viewer], attributes: { sites: [north], badge: 42 } }
   - id: other
     users:
       - { username: adam, password: other-adam-password }
@@ -340,6 +342,30 @@ describe('identity service over NATS and PostgreSQL', () => {
       for (const [tenant, id] of [['demo', await userId('dora')], ['other', await userId('adam')], ['demo', 'demo-service']] as const) {
         await expect(client.send(GetUserClaims, { tenant, userId: id, scopes: ['openid'] })).rejects.toMatchObject({ code: 'not_found' });
       }
+    });
+  });
+
+  describe('user authorization (GetUser, the policy input)', () => {
+    it('answers a user by id with the roles and attributes of the tenants file', async () => {
+      const id = await userId('olga');
+      await expect(client.send(GetUser, { tenant: 'demo', userId: id })).resolves.toEqual({
+        user: { id, tenant: 'demo', username: 'olga', status: 'active', roles: ['operator', 'viewer'], attributes: { sites: ['north'], badge: 42 } },
+      });
+      await expect(client.send(GetUser, { tenant: 'demo', userId: await userId('bianca') })).resolves.toMatchObject({ user: { username: 'bianca', roles: [], attributes: {} } });
+    });
+
+    it('answers a disabled user with its status, so that the caller can refuse it', async () => {
+      await expect(client.send(GetUser, { tenant: 'demo', userId: await userId('dora') })).resolves.toMatchObject({ user: { username: 'dora', status: 'disabled' } });
+    });
+
+    it('case=should answer null for an unknown id, a non-uuid and another tenant\'s user', async () => {
+      for (const [tenant, id] of [['demo', '00000000-0000-4000-8000-000000000000'], ['demo', 'demo-service'], ['other', await userId('olga')]] as const) {
+        await expect(client.send(GetUser, { tenant, userId: id })).resolves.toEqual({ user: null });
+      }
+    });
+
+    it('case=should fail with tenant_not_found for an unknown tenant', async () => {
+      await expect(client.send(GetUser, { tenant: 'nope', userId: await userId('olga') })).rejects.toMatchObject({ code: 'tenant_not_found' });
     });
   });
 

@@ -157,4 +157,5 @@ export function postForm(url: string, params: Record<string, string> | string, a
   return http(url, { method: 'POST', headers, body: typeof params === 'string' ? params : new URLSearchParams(params).toString() });
 }
 
-export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write'] } as const;
+/** demo-service of config/tenants.dev.yaml: role admin; `access:evaluate` lets it ask the PDP through AuthZEN. */
+export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write', 'access:evaluate'] } as const;

@@ -10,17 +10,22 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { GatewayModule } from '../gateway.module.js';
 import { createHttpApp } from '../http-app.js';
+import { PolicyDecider } from '../policy/policy-decider.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
 const DEVICE_ID = '0b5a8e0e-7a3b-4c1f-9d3e-2f1a6b7c8d9e';
 const CREDENTIAL_ID = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+const OLGA = '5a6b7c8d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
+const DORA = '7c8d9e0f-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
 const NOW = '2030-01-01T00:00:00.000Z';
 const T = Math.floor(Date.now() / 1000);
 
 const TENANTS = parseTenants(`tenants:
   - id: demo
     displayName: Demo fleet
+    clients:
+      - { clientId: demo-service, secret: s, grantTypes: [client_credentials], roles: [admin] }
     deviceTypes:
       - type: sensor
         displayName: Environmental sensor
@@ -52,18 +57,31 @@ const TOKENS: Record<string, AccessTokenClaims> = {
   reader: claims({ scope: 'devices:read' }),
   adam: claims({ sub: 'user-adam', client_id: 'demo-web', scope: 'openid devices:claim' }),
   claimingService: claims({ scope: 'devices:claim' }),
+  olga: claims({ sub: OLGA, client_id: 'ops-console', scope: 'devices:read devices:write' }),
+  dora: claims({ sub: DORA, client_id: 'ops-console', scope: 'devices:read devices:write' }),
+  sensor: claims({ sub: DEVICE_ID, client_id: DEVICE_ID, scope: 'devices:read', device_type: 'sensor' }),
 };
 
+const ALLOW = { allow: true, reasons: ['role admin permits it'], policyVersion: 'b0.d0@test' };
+
 type Handler = (request: Record<string, unknown>) => unknown;
+
+/** Subjects of the guard's own questions (the token, who the subject is, the policy): recorded apart from the route's calls. */
+const GUARD_SUBJECTS = new Set(['latchkey.token.v1.verify-access-token', 'latchkey.identity.v1.get-user', 'latchkey.policy.v1.decide']);
 
 /** Each request is parsed with its contract's schema (the gateway must send valid ones) and recorded. */
 class ScriptedServices {
   calls: Array<{ subject: string; request: Record<string, unknown>; timeoutMs?: number }> = [];
+  /** The policy inputs the guard sent (`policy.v1.decide`), in order. */
+  decisions: Array<Record<string, unknown>> = [];
+  userLookups: string[] = [];
   handlers = new Map<string, Handler>();
 
   async send(contract: RequestContract, request: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> {
     const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject !== 'latchkey.token.v1.verify-access-token') this.calls.push({ subject: contract.subject, request: parsed, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    if (contract.subject === 'latchkey.policy.v1.decide') this.decisions.push(parsed);
+    if (contract.subject === 'latchkey.identity.v1.get-user') this.userLookups.push(parsed.userId as string);
+    if (!GUARD_SUBJECTS.has(contract.subject)) this.calls.push({ subject: contract.subject, request: parsed, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const handler = this.handlers.get(contract.subject);
     if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
     return handler(parsed);
@@ -71,6 +89,11 @@ class ScriptedServices {
 
   subjects(): string[] {
     return this.calls.map((call) => call.subject.replace('latchkey.device.v1.', ''));
+  }
+
+  /** The route's calls to one subject (the policy step's `get` of the device left out when asking for another). */
+  to(operation: string): Array<Record<string, unknown>> {
+    return this.calls.filter((call) => call.subject === `latchkey.device.v1.${operation}`).map((call) => call.request);
   }
 }
 
@@ -93,10 +116,27 @@ afterAll(async () => {
   await app?.close();
 });
 
+const policyDecider = () => app.get(PolicyDecider);
+
 beforeEach(() => {
   services.calls = [];
+  services.decisions = [];
+  services.userLookups = [];
+  policyDecider().cache.clear();
   services.handlers = new Map<string, Handler>([
     ['latchkey.token.v1.verify-access-token', ({ tenant, token }) => (tenant === 'demo' && TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
+    ['latchkey.policy.v1.decide', () => ALLOW],
+    [
+      'latchkey.identity.v1.get-user',
+      ({ userId }) => ({
+        user:
+          userId === OLGA
+            ? { id: OLGA, tenant: 'demo', username: 'olga', status: 'active', roles: ['operator'], attributes: { sites: ['north'], 'bad name': 1, nothing: null } }
+            : userId === DORA
+              ? { id: DORA, tenant: 'demo', username: 'dora', status: 'disabled', roles: ['admin'], attributes: {} }
+              : null,
+      }),
+    ],
     ['latchkey.device.v1.create', () => ({ device: device(), credentials: [] })],
     ['latchkey.device.v1.get', () => ({ device: device(), credentials: [] })],
     ['latchkey.device.v1.list', () => ({ items: [device()], nextCursor: 'next-1' })],
@@ -204,7 +244,7 @@ describe('the device admin API', () => {
   it('patches with a JSON merge patch, the reason going along', async () => {
     const response = await call('PATCH', `/admin/v1/devices/${DEVICE_ID}`, { token: 'service', type: 'application/merge-patch+json', json: { model: 'M2', attributes: { old: null }, reason: 'upgrade' } });
     expect(response.statusCode).toBe(200);
-    expect(services.calls[0]?.request).toEqual({ tenant: 'demo', actor: { type: 'client', id: 'demo-service' }, deviceId: DEVICE_ID, changes: { model: 'M2', attributes: { old: null } }, reason: 'upgrade' });
+    expect(services.to('update')).toEqual([{ tenant: 'demo', actor: { type: 'client', id: 'demo-service' }, deviceId: DEVICE_ID, changes: { model: 'M2', attributes: { old: null } }, reason: 'upgrade' }]);
     expectProblem(await call('PATCH', `/admin/v1/devices/${DEVICE_ID}`, { token: 'service', json: { status: 'active' } }), 422);
     expectProblem(await call('PATCH', `/admin/v1/devices/${DEVICE_ID}`, { token: 'service', json: { reason: 'nothing' } }), 422);
   });
@@ -212,7 +252,7 @@ describe('the device admin API', () => {
   it('runs a lifecycle action with or without a reason', async () => {
     expect((await call('POST', `/admin/v1/devices/${DEVICE_ID}/suspend`, { token: 'service' })).statusCode).toBe(200);
     expect((await call('POST', `/admin/v1/devices/${DEVICE_ID}/activate`, { token: 'service', json: { reason: 'installed' } })).statusCode).toBe(200);
-    expect(services.calls.map((c) => [c.request.action, c.request.reason])).toEqual([
+    expect(services.to('change-status').map((c) => [c.action, c.reason])).toEqual([
       ['suspend', undefined],
       ['activate', 'installed'],
     ]);
@@ -237,9 +277,124 @@ describe('the device admin API', () => {
     }));
     const added = await call('POST', `/admin/v1/devices/${DEVICE_ID}/credentials`, { token: 'service', json: { kind: 'secret', reason: 'field unit' } });
     expect(added.statusCode).toBe(201);
-    expect(services.calls[0]?.request).toMatchObject({ credential: { kind: 'secret' }, reason: 'field unit' });
+    expect(services.to('add-credential')).toEqual([expect.objectContaining({ credential: expect.objectContaining({ kind: 'secret' }), reason: 'field unit' })]);
     expect((await call('GET', `/admin/v1/devices/${DEVICE_ID}/audit?limit=5`, { token: 'reader' })).statusCode).toBe(200);
-    expect(services.calls[1]?.request).toEqual({ tenant: 'demo', deviceId: DEVICE_ID, limit: 5 });
+    expect(services.to('audit')).toEqual([{ tenant: 'demo', deviceId: DEVICE_ID, limit: 5 }]);
+  });
+});
+
+describe('the policy step of the guard (issue #6)', () => {
+  const suspend = (token: string, id = DEVICE_ID) => call('POST', `/admin/v1/devices/${id}/suspend`, { token });
+
+  it('asks the decision point about the route’s action on the registry’s device, as a client with its tenants-file roles', async () => {
+    services.handlers.set('latchkey.device.v1.get', () => ({ device: device({ status: 'active', ownerId: 'user-adam', location: 'north-hall', attributes: { site: 'north', floor: 3 }, firmwareVersion: '1.2.0' }), credentials: [] }));
+    expect((await suspend('service')).statusCode).toBe(200);
+    expect(services.decisions).toEqual([
+      {
+        tenant: 'demo',
+        subject: { type: 'client', id: 'demo-service', roles: ['admin'], attributes: {}, scopes: ['devices:read', 'devices:write'] },
+        action: { name: 'devices.suspend' },
+        resource: { type: 'device', id: DEVICE_ID, attributes: { serial: 's-1', type: 'sensor', status: 'active', ownerId: 'user-adam', location: 'north-hall', firmwareVersion: '1.2.0', site: 'north', tenant: 'demo' } },
+        context: { ip: '127.0.0.1' },
+      },
+    ]);
+    expect(services.subjects()).toEqual(['get', 'change-status']);
+  });
+
+  it('gives a person the roles and attributes of their account (GetUser), and a disabled one none', async () => {
+    expect((await suspend('olga')).statusCode).toBe(200);
+    expect(services.decisions[0]?.subject).toEqual({ type: 'user', id: OLGA, roles: ['operator'], attributes: { sites: ['north'] }, scopes: ['devices:read', 'devices:write'] });
+    expect((await suspend('dora')).statusCode).toBe(200);
+    expect(services.decisions[1]?.subject).toEqual({ type: 'user', id: DORA, roles: [], attributes: {}, scopes: ['devices:read', 'devices:write'] });
+    expect(services.userLookups).toEqual([OLGA, DORA]);
+  });
+
+  it('gives a device its type from its token and its site from the registry', async () => {
+    services.handlers.set('latchkey.device.v1.get', () => ({ device: device({ location: 'south-yard' }), credentials: [] }));
+    expect((await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'sensor' })).statusCode).toBe(200);
+    expect(services.decisions[0]?.subject).toEqual({ type: 'device', id: DEVICE_ID, roles: [], attributes: { deviceType: 'sensor', site: 'south-yard' }, scopes: ['devices:read'] });
+  });
+
+  it('refuses a denial with 403 problem+json carrying the policy’s reasons, and changes nothing', async () => {
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ allow: false, reasons: ['out_of_scope: role operator permits devices.suspend only on resources at the subject\'s own sites'], policyVersion: 'b0.d0@test' }));
+    const body = expectProblem(await suspend('olga'), 403);
+    expect(body).toMatchObject({ detail: expect.stringMatching(/^the policy does not allow devices\.suspend here: out_of_scope/), reasons: [expect.stringMatching(/^out_of_scope: /)] });
+    expect(body).not.toHaveProperty('policyVersion');
+    expect(services.subjects()).toEqual(['get']);
+  });
+
+  it.each([
+    ['stopped (no responders)', 'unavailable'],
+    ['too slow (timeout)', 'unavailable'],
+    ['failing', 'internal'],
+    ['not knowing the tenant', 'tenant_not_found'],
+  ] as const)('answers 503, never an allow, when the decision point is %s', async (_what, code) => {
+    services.handlers.set('latchkey.policy.v1.decide', () => {
+      throw new ContractError(code, 'secret internals');
+    });
+    const body = expectProblem(await suspend('service'), 503);
+    expect(body.detail).toMatch(/authorization is temporarily unavailable/);
+    expect(JSON.stringify(body)).not.toContain('secret internals');
+    expect(services.subjects()).toEqual(['get']);
+  });
+
+  it('answers the route’s 404 for an unknown device before asking the policy, and a bad body 4xx before any lookup', async () => {
+    services.handlers.set('latchkey.device.v1.get', () => {
+      throw new ContractError('not_found', 'no such device');
+    });
+    expectProblem(await suspend('service'), 404);
+    expect(services.decisions).toEqual([]);
+    services.calls = [];
+    expectProblem(await call('PATCH', `/admin/v1/devices/${DEVICE_ID}`, { token: 'service', json: { status: 'active' } }), 422);
+    expectProblem(await call('POST', `/admin/v1/devices/${DEVICE_ID}/suspend`, { token: 'service', body: 'why', type: 'text/plain' }), 415);
+    expect({ calls: services.calls, decisions: services.decisions }).toEqual({ calls: [], decisions: [] });
+  });
+
+  it('fetches the device once: getDevice answers with what the policy step fetched', async () => {
+    const response = await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'reader' });
+    expect(response.json()).toEqual({ device: device(), credentials: [] });
+    expect(services.subjects()).toEqual(['get']);
+  });
+
+  it('decides a create on the new device’s serial, type, location, site and owner', async () => {
+    await call('POST', '/admin/v1/devices', { token: 'olga', json: { serial: 'n-7', type: 'sensor', location: 'hall', attributes: { site: 'north' }, activate: true } });
+    expect(services.decisions[0]).toMatchObject({ action: { name: 'devices.create' }, resource: { type: 'device', id: 'n-7', attributes: { serial: 'n-7', type: 'sensor', status: 'active', location: 'hall', site: 'north', tenant: 'demo' } } });
+  });
+
+  it('decides bulk provisioning on the tenant, and the list on every device unless narrowed by owner or site', async () => {
+    await call('POST', '/admin/v1/devices/bulk', { token: 'service', json: [{ serial: 'b-1', type: 'sensor' }] });
+    await call('GET', '/admin/v1/devices', { token: 'reader' });
+    await call('GET', `/admin/v1/devices?owner=${OLGA}&attr.site=north&attr.floor=2`, { token: 'olga' });
+    await call('GET', '/admin/v1/devices?owner=none', { token: 'reader' });
+    expect(services.decisions.map((d) => [(d.action as { name: string }).name, d.resource])).toEqual([
+      ['devices.bulk', { type: 'tenant', id: 'demo', attributes: { tenant: 'demo' } }],
+      ['devices.read', { type: 'device', id: '*' }],
+      ['devices.read', { type: 'device', id: '*', attributes: { ownerId: OLGA, site: 'north', tenant: 'demo' } }],
+      ['devices.read', { type: 'device', id: '*' }],
+    ]);
+  });
+
+  it('reuses an allow for its ttlSeconds for the same input, never a denial', async () => {
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ ...ALLOW, ttlSeconds: 30 }));
+    for (let i = 0; i < 3; i++) expect((await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'reader' })).statusCode).toBe(200);
+    expect(services.decisions).toHaveLength(1);
+    // Another input (the device changed) is asked again.
+    services.handlers.set('latchkey.device.v1.get', () => ({ device: device({ status: 'active' }), credentials: [] }));
+    await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'reader' });
+    expect(services.decisions).toHaveLength(2);
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ allow: false, reasons: ['no_permission: no'], ttlSeconds: 30, policyVersion: 'x' }));
+    services.handlers.set('latchkey.device.v1.get', () => ({ device: device({ status: 'suspended' }), credentials: [] }));
+    for (let i = 0; i < 2; i++) expectProblem(await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'reader' }), 403);
+    expect(services.decisions).toHaveLength(4);
+  });
+
+  it('refuses an allow whose obligations the route cannot fulfil (an audit obligation on a read)', async () => {
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ ...ALLOW, obligations: { audit: { act: { sub: 'someone' } } } }));
+    const body = expectProblem(await call('GET', `/admin/v1/devices/${DEVICE_ID}`, { token: 'reader' }), 403);
+    expect(body.reasons).toEqual(['obligation_unfulfillable: audit']);
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ ...ALLOW, obligations: { notify: 'ops' } }));
+    expectProblem(await suspend('service'), 403);
+    expect(services.subjects()).not.toContain('change-status');
   });
 });
 

@@ -1,9 +1,10 @@
-import { AddDeviceCredential, ChangeDeviceStatus, CreateDevice, type DeviceAction, GetDevice, GetDeviceAudit, IssueClaimCode, ListDevices, RevokeDeviceCredential, UpdateDevice } from '@latchkey/contracts';
+import { AddDeviceCredential, ChangeDeviceStatus, CreateDevice, type DeviceAction, GetDeviceAudit, IssueClaimCode, ListDevices, RevokeDeviceCredential, UpdateDevice } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Body, Controller, Inject, Param, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { CurrentPrincipal, TokenGuard } from '../auth/token-guard.js';
+import { CurrentDecision, type RouteDecision } from '../policy/route-policy-gate.js';
 import { GatewayTenants } from '../tenants.js';
 import { ApiRoute } from './api-route.js';
 import { idParam, jsonBody, queryEntries } from './input.js';
@@ -14,7 +15,8 @@ import { AddCredentialBody, ClaimCodeBody, CreateDeviceBody, ReasonBody, UpdateD
 /**
  * The device admin API (`/t/{t}/admin/v1/devices…`, ADR 0018): validates the request at the edge with
  * the contracts' schemas, sends the device contract with the caller as the actor, and answers with
- * the registry's reply. Registry errors become problems through `http-errors.ts`.
+ * the registry's reply. Registry errors become problems through `http-errors.ts`. The guard's policy
+ * step has already decided (and, for a device route, fetched the device: unknown → 404).
  */
 @Controller('t/:tenant')
 @UseGuards(TokenGuard)
@@ -40,9 +42,11 @@ export class DevicesAdminController {
     return page;
   }
 
+  /** The device and its credentials as the policy step fetched them: no second lookup. */
   @ApiRoute(OPERATIONS.getDevice)
-  get(@CurrentPrincipal() { tenant }: Principal, @Param('id') id: string) {
-    return this.messaging.send(GetDevice, { tenant, deviceId: idParam(id) });
+  get(@CurrentDecision() { deviceWithCredentials }: RouteDecision) {
+    if (!deviceWithCredentials) throw new Error('the policy step of getDevice fetches the device');
+    return deviceWithCredentials;
   }
 
   @ApiRoute(OPERATIONS.updateDevice)

@@ -19,7 +19,9 @@ import {
 } from '@latchkey/contracts';
 import type { z } from 'zod';
 import type { AccessRequirement } from '../auth/token-guard.js';
+import { EvaluationRequest, EvaluationResponse, EvaluationsRequest, EvaluationsResponse } from '../authzen/schemas.js';
 import { CreateGrantBody } from '../delegations/schemas.js';
+import type { PolicyRule, RoutePolicy } from '../policy/route-policy.js';
 import { COMMAND_SCOPES, CommandReply, type DeviceCommand } from '../resources/commands.js';
 import { AddCredentialBody, BulkJsonBody, BulkReport, ClaimBody, ClaimCodeBody, CreateDeviceBody, ReasonBody, UpdateDeviceBody } from './schemas.js';
 
@@ -38,6 +40,8 @@ export const SCOPES = {
   delegationsClaim: 'delegations',
   unlock: 'lock:unlock',
   configure: 'lock:configure',
+  /** A policy enforcement point (an app) asking the decision point through AuthZEN. */
+  accessEvaluate: 'access:evaluate',
 } as const;
 
 /** What each scope allows, for the OpenAPI security scheme. */
@@ -51,6 +55,7 @@ export const SCOPE_PURPOSES: Readonly<Record<string, string>> = {
   [SCOPES.delegationsClaim]: 'Userinfo carries the `delegations` claim: a delegated access token per grant shared with you',
   [SCOPES.unlock]: 'Lock and unlock your locks (or one shared with you)',
   [SCOPES.configure]: 'Configure your locks (or one shared with you)',
+  [SCOPES.accessEvaluate]: 'Ask the policy decision point for access decisions (OpenID AuthZEN; a resource server acting as policy enforcement point)',
 };
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
@@ -93,13 +98,19 @@ export interface ApiOperation {
   method: HttpMethod;
   /** The Nest route under the root `t/:tenant/`, e.g. `admin/v1/devices/:id`. */
   path: string;
-  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'meta';
+  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'access' | 'meta';
   summary: string;
   description?: string;
   /** Path parameters that are not UUID ids, by name (`:name` in `path`). */
   params?: Readonly<Record<string, PathParameter>>;
   /** Who may call; `null` for a public document. */
   access: AccessRequirement | null;
+  /**
+   * The policy step after the token check: the action the decision point is asked about and what it
+   * is done to, or why the route asks no policy. Required behind the guard (`null` only for a public
+   * route): `@ApiRoute` refuses anything else when the gateway boots.
+   */
+  policy: RoutePolicy | null;
   status: number;
   query?: readonly QueryParameter[];
   body?: BodySpec;
@@ -112,6 +123,14 @@ export interface ApiOperation {
 
 const read: AccessRequirement = { scopes: [SCOPES.read] };
 const write: AccessRequirement = { scopes: [SCOPES.write] };
+
+/** The policy rule of a device admin route: `action` on the path's device. */
+const onDevice = (action: PolicyRule['action']): PolicyRule => ({ action, resource: 'device' });
+
+/** Why the delegations API asks no policy: people manage what is their own, and the delegation service checks that. */
+const SHARING_EXEMPTION: RoutePolicy = {
+  exempt: 'a person manages their own grants: the delegation service checks ownership, scopes and who may see or end a grant (ADR 0018, ADR 0020)',
+};
 
 /** A 10,000-row CSV with keys fits comfortably; anything larger is refused before it is read. */
 export const BULK_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -142,9 +161,21 @@ const DEVICE_REF: Readonly<Record<string, PathParameter>> = {
   idOrSerial: { description: 'The device id (a UUID) or its serial (anything else; e.g. `lock-1`). A device of another tenant is not found.', schema: { type: 'string', minLength: 1, maxLength: 200 } },
 };
 
+/** AuthZEN callers: policy enforcement points, i.e. apps with `access:evaluate` (client credentials). */
+const evaluator: AccessRequirement = { scopes: [SCOPES.accessEvaluate], actors: ['client'] };
+
+const AUTHZEN_EXEMPTION: RoutePolicy = { exempt: 'the caller is a policy enforcement point asking the decision point itself: `access:evaluate` is its permission' };
+
+const AUTHZEN_DESCRIPTION = [
+  'OpenID AuthZEN Authorization API 1.0 (metadata: `/.well-known/authzen-configuration/t/{tenant}`). The caller is a policy enforcement point: an app’s token (client credentials) with `access:evaluate`. The tenant’s policy decides (policies/README.md: actions, roles, attributes).',
+  'Mapping: `subject.type` is `user` (id: the user id, the `sub` of their tokens), `client` or `device` (id: the device id). The platform adds what it knows — a person’s roles and attributes (e.g. `sites`), an app’s roles, a device’s type and site — and wins over a property of the same name. `subject.properties.roles` and `.scopes` go to the policy as given (with `scopes`, the action’s scope must be among them); `.act` with `.gid` make a delegated subject whose grant is checked now; anything else is an attribute. `action.name` is a policy action (`devices.read`, `device.command.unlock`, `device.telemetry.publish`…). A `device` resource is looked up by id or serial and described by the registry (`*` is every device of the tenant); `tenant` and `scope` resources are taken as given, their `properties` as attributes. `context.time` decides as of then; `ip` / `ip_address` is the client address; other members are context attributes.',
+  'A denial is `decision: false` with `context.reason_admin.en`: the policy’s reasons, for administrators (not to be shown to end users). A decision point that cannot be asked is a 503, never a decision.',
+].join('\n\n');
+
 /**
  * The demo resource endpoint: a person's own token, or a delegated token (Bianca acting for Adam,
- * checked against its grant at every use). Who may command which device is `resources/command-access.ts`.
+ * checked against its grant at every use). Who may command which device is the policy's (the route's
+ * action); `resources/command-access.ts` checks that a delegated token is for this device.
  */
 function command(name: DeviceCommand, operationId: string, summary: string): ApiOperation {
   return {
@@ -154,18 +185,22 @@ function command(name: DeviceCommand, operationId: string, summary: string): Api
     tag: 'commands',
     summary,
     description: [
-      `Needs \`${COMMAND_SCOPES[name]}\`. With a person's own token, the person must own the device. With a delegated token (RFC 8693 token exchange, or an entry of userinfo's \`delegations\` claim), its \`sub\` must own the device and its \`aud\` must name it (\`device:<serial>\`): a grant on \`*\` shares the delegator's account, not their devices. The grant is checked again now (revoked, expired or outside its time window: 401).`,
-      'The command is recorded in the device’s audit trail with the acting party as `actor`, the person acted for as `onBehalfOf` and the grant. A device that is not active takes no commands (409). Unknown commands are 404.',
+      `Needs \`${COMMAND_SCOPES[name]}\`. The policy decides who may command which device: by default the device's owner (role \`device-owner\`), a \`controller\` device at its site, an operator for \`configure\` at their sites, an \`admin\`. With a delegated token (RFC 8693 token exchange, or an entry of userinfo's \`delegations\` claim) the policy decides for the person acted for (\`sub\`), narrowed by the grant (its window, weekdays, time of day, resource and scopes), and the token's \`aud\` must name the device (\`device:<serial>\`): a grant on \`*\` shares the delegator's account, not their devices. The grant is checked again now (revoked, expired or outside its time window: 401).`,
+      'The command is recorded in the device’s audit trail with the acting party as `actor`, the person acted for as `onBehalfOf` and the grant (the policy’s `audit` obligation; the reply’s `act` is the whole actor chain). A device that is not active takes no commands (403 `device_not_active` from the policy; 409 if it changed in between). Unknown commands are 404.',
     ].join('\n\n'),
     params: DEVICE_REF,
     access: { scopes: [COMMAND_SCOPES[name]], delegated: 'accept' },
+    // `lock` needs what `unlock` needs: whoever may open a lock may close it.
+    policy: { action: name === 'configure' ? 'device.command.configure' : 'device.command.unlock', resource: 'device' },
     status: 200,
     reply: { name: 'CommandReceipt', schema: CommandReply, description: 'The recorded command' },
     problems: [409],
   };
 }
 
-function action(name: 'activate' | 'suspend' | 'reactivate' | 'decommission', summary: string): ApiOperation {
+const LIFECYCLE_ACTIONS = { activate: 'devices.activate', suspend: 'devices.suspend', reactivate: 'devices.activate', decommission: 'devices.decommission' } as const;
+
+function action(name: keyof typeof LIFECYCLE_ACTIONS, summary: string): ApiOperation {
   return {
     operationId: `${name}Device`,
     method: 'POST',
@@ -174,6 +209,7 @@ function action(name: 'activate' | 'suspend' | 'reactivate' | 'decommission', su
     summary,
     description: 'An illegal transition for the current status is a 409 whose `details` carry `from` and `action`.',
     access: write,
+    policy: onDevice(LIFECYCLE_ACTIONS[name]),
     status: 200,
     body: reasonBody,
     reply: { name: 'DeviceReply', schema: ChangeDeviceStatus.reply, description: 'The device after the change' },
@@ -190,6 +226,7 @@ export const OPERATIONS = {
     summary: 'Create a device',
     description: 'With `claimCode: true` the reply carries a one-time claim code, and for each `secret` credential the generated secret (in `secrets`, by credential id): shown this once only.',
     access: write,
+    policy: { action: 'devices.create', resource: 'new-device' },
     status: 201,
     body: { name: 'NewDevice', schema: CreateDeviceBody, mediaTypes: JSON_ONLY, required: true },
     reply: { name: 'CreatedDevice', schema: CreateDevice.reply, description: 'The new device', headers: { Location: 'The URL of the new device' } },
@@ -201,8 +238,12 @@ export const OPERATIONS = {
     path: DEVICES,
     tag: 'devices',
     summary: 'List devices',
-    description: 'Newest first, filtered; every filter may be given once and unknown parameters are refused.',
+    description: [
+      'Newest first, filtered; every filter may be given once and unknown parameters are refused.',
+      'The policy decides on `{ type: "device", id: "*" }`: listing the whole tenant needs a tenant-wide role (`admin`, `viewer`). A site- or owner-scoped role gets a 403 for it; it may list what its role covers by narrowing the list: `owner=<your user id>` (a `device-owner`) or `attr.site=<one of your sites>` (an `operator`) is decided on a resource with that `ownerId` / `site`, which every listed device has.',
+    ].join('\n\n'),
     access: read,
+    policy: { action: 'devices.read', resource: 'device-list' },
     status: 200,
     query: [
       { name: 'status', description: 'Only devices in this status.', schema: { type: 'string', enum: [...DEVICE_STATUSES] } },
@@ -226,6 +267,7 @@ export const OPERATIONS = {
     tag: 'devices',
     summary: 'Get a device and its credentials',
     access: read,
+    policy: onDevice('devices.read'),
     status: 200,
     reply: { name: 'DeviceWithCredentials', schema: GetDevice.reply, description: 'The device and its credentials (public parts only)' },
     problems: [404],
@@ -238,6 +280,7 @@ export const OPERATIONS = {
     summary: 'Change a device’s descriptive fields',
     description: '`model`, `firmwareVersion` and `location` are replaced (null clears them); `attributes` is a JSON merge patch (RFC 7396): a null value removes the attribute. A decommissioned device is final (409).',
     access: write,
+    policy: onDevice('devices.update'),
     status: 200,
     body: { name: 'DeviceChanges', schema: UpdateDeviceBody, mediaTypes: ['application/json', 'application/merge-patch+json'], required: true },
     reply: { name: 'DeviceReply', schema: UpdateDevice.reply, description: 'The device after the change' },
@@ -255,6 +298,7 @@ export const OPERATIONS = {
     summary: 'Add a credential to a device',
     description: 'A public JWK, an X.509 certificate thumbprint, or a generated shared secret (returned once in `secret`).',
     access: write,
+    policy: onDevice('devices.credentials'),
     status: 201,
     body: { name: 'NewCredential', schema: AddCredentialBody, mediaTypes: JSON_ONLY, required: true },
     reply: { name: 'AddedCredential', schema: AddDeviceCredential.reply, description: 'The new credential' },
@@ -267,6 +311,7 @@ export const OPERATIONS = {
     tag: 'devices',
     summary: 'Revoke a device credential (the device’s live tokens stop working at once)',
     access: write,
+    policy: onDevice('devices.credentials'),
     status: 200,
     body: reasonBody,
     reply: { name: 'RevokedCredential', schema: RevokeDeviceCredential.reply, description: 'The revoked credential' },
@@ -279,6 +324,7 @@ export const OPERATIONS = {
     tag: 'devices',
     summary: 'A device’s audit trail, newest first',
     access: read,
+    policy: onDevice('devices.read'),
     status: 200,
     query: PAGE,
     reply: { name: 'AuditPage', schema: GetDeviceAudit.reply, description: 'A page of audit records', headers: PAGE_HEADERS },
@@ -292,6 +338,7 @@ export const OPERATIONS = {
     summary: 'Issue a new claim code for a device without an owner',
     description: 'The code is shown this once (only its hash is stored); any earlier code stops working. `qrPayload` is what to print as a QR code.',
     access: write,
+    policy: onDevice('devices.credentials'),
     status: 201,
     body: { name: 'ClaimCodeRequest', schema: ClaimCodeBody, mediaTypes: JSON_ONLY, required: false },
     reply: { name: 'IssuedClaimCode', schema: IssueClaimCode.reply, description: 'The claim code' },
@@ -310,6 +357,7 @@ export const OPERATIONS = {
       'If the registry stops answering mid-upload the answer is a 503 problem whose `summary` and `rows` report what was done: rows not listed were not confirmed; send them (or the whole upload) again.',
     ].join('\n\n'),
     access: write,
+    policy: { action: 'devices.bulk', resource: 'tenant' },
     status: 200,
     bodyLimit: BULK_BODY_LIMIT_BYTES,
     body: { name: 'BulkDevices', schema: BulkJsonBody, mediaTypes: ['application/json', 'text/csv'], required: true },
@@ -324,6 +372,7 @@ export const OPERATIONS = {
     summary: 'Claim a device with its claim code (as the signed-in person)',
     description: 'A person’s token (not an app’s or a device’s) with `devices:claim`. Unknown, expired, used and throttled codes all fail alike (400); repeated failures are throttled per user and per client IP.',
     access: { scopes: [SCOPES.claim], actors: ['user'] },
+    policy: { exempt: 'a person claims an unowned device with its one-time code: the registry checks the code, throttles failures and makes the caller the owner (ADR 0018)' },
     status: 200,
     body: { name: 'ClaimRequest', schema: ClaimBody, mediaTypes: JSON_ONLY, required: true },
     reply: { name: 'ClaimedDevice', schema: ClaimDevice.reply, description: 'The device, now owned by the caller' },
@@ -341,6 +390,7 @@ export const OPERATIONS = {
       'Sharing what you may not share is a 403; an unknown delegatee, yourself, or a window in the past a 422.',
     ].join('\n\n'),
     access: sharing(SCOPES.delegationsWrite),
+    policy: SHARING_EXEMPTION,
     status: 201,
     body: { name: 'NewDelegation', schema: CreateGrantBody, mediaTypes: JSON_ONLY, required: true },
     reply: { name: 'GrantReply', schema: CreateGrant.reply, description: 'The new grant', headers: { Location: 'The URL of the new grant' } },
@@ -354,6 +404,7 @@ export const OPERATIONS = {
     summary: 'What you shared, or what was shared with you',
     description: 'Newest first. `role` is required: `delegator` lists the grants you made, `delegatee` those made to you. Every parameter may be given once; unknown parameters are refused.',
     access: sharing(SCOPES.delegationsRead),
+    policy: SHARING_EXEMPTION,
     status: 200,
     query: [
       { name: 'role', description: 'Required: `delegator` (what you shared) or `delegatee` (what was shared with you).', schema: { type: 'string', enum: ['delegator', 'delegatee'] } },
@@ -373,6 +424,7 @@ export const OPERATIONS = {
     description: 'Visible to its delegator and its delegatee; anyone else gets a 404.',
     params: GRANT_ID,
     access: sharing(SCOPES.delegationsRead),
+    policy: SHARING_EXEMPTION,
     status: 200,
     reply: { name: 'GrantWithAudit', schema: GetGrant.reply, description: 'The grant and its audit trail' },
     problems: [],
@@ -386,6 +438,7 @@ export const OPERATIONS = {
     description: 'Every token issued under the grant stops working at once. A grant that is no longer active is a 409.',
     params: GRANT_ID,
     access: sharing(SCOPES.delegationsWrite),
+    policy: SHARING_EXEMPTION,
     status: 200,
     body: reasonBody,
     reply: { name: 'RevokedGrant', schema: RevokeGrant.reply, description: 'The revoked grant and the ids of the re-delegated grants revoked with it' },
@@ -400,6 +453,7 @@ export const OPERATIONS = {
     description: 'The grant ends (and so does everything re-delegated from it); its tokens stop working at once. A grant that is no longer active is a 409.',
     params: GRANT_ID,
     access: sharing(SCOPES.delegationsWrite),
+    policy: SHARING_EXEMPTION,
     status: 200,
     body: reasonBody,
     reply: { name: 'GrantReply', schema: DeclineGrant.reply, description: 'The declined grant' },
@@ -414,6 +468,7 @@ export const OPERATIONS = {
     description: 'As `revokeDelegation`, for any grant: an administrator’s or a service’s token with `delegations:admin` (any actor; never a delegated token). The audit trail names the administrator.',
     params: GRANT_ID,
     access: { scopes: [SCOPES.delegationsAdmin] },
+    policy: { exempt: 'administrators holding `delegations:admin`: the default policy has no delegation actions yet, the scope is the permission (ADR 0018)' },
     status: 200,
     body: reasonBody,
     reply: { name: 'RevokedGrant', schema: RevokeGrant.reply, description: 'The revoked grant and the ids of the re-delegated grants revoked with it' },
@@ -430,9 +485,41 @@ export const OPERATIONS = {
     summary: 'The calling device’s own registration',
     description: 'A device’s own token (client credentials, client_id = its device id). A device that is suspended or decommissioned, or whose key was revoked, has no live token: 401.',
     access: { scopes: [], actors: ['device'] },
+    policy: { exempt: 'a device reads its own registration with its own token: the token is the device (suspended or decommissioned devices have none)' },
     status: 200,
     reply: { name: 'DeviceWithCredentials', schema: GetDevice.reply, description: 'The device and its credentials (public parts only)' },
     problems: [],
+  },
+  accessEvaluation: {
+    operationId: 'accessEvaluation',
+    method: 'POST',
+    path: 'access/v1/evaluation',
+    tag: 'access',
+    summary: 'OpenID AuthZEN Access Evaluation: may this subject do this action on this resource?',
+    description: AUTHZEN_DESCRIPTION,
+    access: evaluator,
+    policy: AUTHZEN_EXEMPTION,
+    status: 200,
+    body: { name: 'AccessEvaluationRequest', schema: EvaluationRequest, mediaTypes: JSON_ONLY, required: true },
+    reply: { name: 'AccessEvaluationResponse', schema: EvaluationResponse, description: 'The decision (a denial is a 200 with `decision: false`)', headers: { 'X-Request-ID': 'The request’s own `X-Request-ID`, when it sent one' } },
+    problems: [400, 415],
+  },
+  accessEvaluations: {
+    operationId: 'accessEvaluations',
+    method: 'POST',
+    path: 'access/v1/evaluations',
+    tag: 'access',
+    summary: 'OpenID AuthZEN Access Evaluations: up to 100 evaluations in one call',
+    description: [
+      AUTHZEN_DESCRIPTION,
+      'Top-level `subject`, `action`, `resource` and `context` are defaults for every entry of `evaluations`; an entry’s own members win. The answers come in the order of the entries; an entry that cannot be evaluated (incomplete, invalid, an unknown device) is `decision: false` with `context.error` `{ status, message }`. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny` (answers up to and including the first denial), `permit_on_first_permit` (up to the first permit). Without `evaluations` the request is a single evaluation and the answer `{ decision }`.',
+    ].join('\n\n'),
+    access: evaluator,
+    policy: AUTHZEN_EXEMPTION,
+    status: 200,
+    body: { name: 'AccessEvaluationsRequest', schema: EvaluationsRequest, mediaTypes: JSON_ONLY, required: true },
+    reply: { name: 'AccessEvaluationsResponse', schema: EvaluationsResponse, description: 'One decision per evaluation, in order', headers: { 'X-Request-ID': 'The request’s own `X-Request-ID`, when it sent one' } },
+    problems: [400, 415],
   },
   openApi: {
     operationId: 'getOpenApiDocument',
@@ -441,6 +528,7 @@ export const OPERATIONS = {
     tag: 'meta',
     summary: 'This OpenAPI 3.1 document',
     access: null,
+    policy: null,
     status: 200,
     reply: { description: 'The OpenAPI document of this tenant’s device and delegation APIs' },
     problems: [],

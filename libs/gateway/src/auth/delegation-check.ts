@@ -1,7 +1,8 @@
-import { type AccessTokenClaims, type Actor, CheckGrant, ContractError } from '@latchkey/contracts';
+import { type AccessTokenClaims, type Actor, CheckGrant, ContractError, type GrantView } from '@latchkey/contracts';
 import type { ContractClient } from '@latchkey/messaging';
 
-export type DelegationCheck = { usable: true; actor: Actor; grantScopes: readonly string[] } | { usable: false; reason: string };
+/** A usable grant comes with the grant itself: the policy decision point checks its window and constraints too. */
+export type DelegationCheck = { usable: true; actor: Actor; grantScopes: readonly string[]; grant: GrantView } | { usable: false; reason: string };
 
 /**
  * A delegated token is checked again at every use, not only when it was issued: its grant may have
@@ -26,5 +27,5 @@ export async function checkDelegation(messaging: ContractClient, tenant: string,
   if (!checked.usable) return { usable: false, reason: checked.reason };
   const { grant } = checked;
   if (grant.tenant !== tenant || grant.delegatee.id !== act.sub) return { usable: false, reason: 'the token does not match its grant' };
-  return { usable: true, actor: { type: grant.delegatee.type, id: act.sub }, grantScopes: grant.scopes };
+  return { usable: true, actor: { type: grant.delegatee.type, id: act.sub }, grantScopes: grant.scopes, grant };
 }

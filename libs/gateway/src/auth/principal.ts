@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, Actor, ActorClaimValue } from '@latchkey/contracts';
+import type { AccessTokenClaims, Actor, ActorClaimValue, GrantView } from '@latchkey/contracts';
 
 /**
  * Who calls a bearer-protected API: the verified token's claims, its scopes, and the actor of changes.
@@ -17,6 +17,8 @@ export interface Principal {
   act: ActorClaimValue | null;
   /** The delegation grant a delegated token was issued under; null for a direct token. */
   gid: string | null;
+  /** That grant as the delegation service described it when it checked it for this request; null for a direct token. */
+  grant: GrantView | null;
 }
 
 /** A token that acts for someone else: it names an acting party or a delegation grant. */

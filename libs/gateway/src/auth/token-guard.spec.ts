@@ -188,6 +188,8 @@ describe('authorizeBearer with delegated tokens (RFC 8693 act / gid)', () => {
     const { client, calls } = services(delegatedClaims(), { usable: true, grant: grant() });
     const principal = await authorizeBearer(client, accepting);
     expect(principal).toMatchObject({ actor: { type: 'user', id: 'user-bianca' }, onBehalfOf: 'user-adam', gid: GRANT_ID, act: { sub: 'user-bianca' }, scopes: ['lock:unlock'] });
+    // The grant as checked now goes along: the policy step decides with it (context.grant).
+    expect(principal.grant).toMatchObject({ id: GRANT_ID, delegatee: { id: 'user-bianca' }, resource: 'device:lock-1' });
     expect(calls).toEqual(['latchkey.token.v1.verify-access-token', 'latchkey.delegation.v1.check']);
   });
 
@@ -239,7 +241,7 @@ describe('authorizeBearer with delegated tokens (RFC 8693 act / gid)', () => {
       throw new Error('must not be asked');
     });
     const principal = await authorizeBearer(client, accepting);
-    expect(principal).toMatchObject({ actor: { type: 'user', id: 'user-adam' }, onBehalfOf: null, act: null, gid: null });
+    expect(principal).toMatchObject({ actor: { type: 'user', id: 'user-adam' }, onBehalfOf: null, act: null, gid: null, grant: null });
     expect(calls).toEqual(['latchkey.token.v1.verify-access-token']);
   });
 });

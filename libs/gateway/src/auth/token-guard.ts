@@ -1,9 +1,11 @@
-import type { Actor } from '@latchkey/contracts';
+import type { Actor, GrantView } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { type CanActivate, createParamDecorator, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpFailure } from '../http/http-errors.js';
+import { type RouteBody, RoutePolicyGate } from '../policy/route-policy-gate.js';
+import { isPolicyRule, type RoutePolicy } from '../policy/route-policy.js';
 import { GatewayTenants } from '../tenants.js';
 import { BEARER_STATUS, bearerChallenge, type ChallengeError, parseBearerHeader, scopesOf, verifyBearer } from './bearer.js';
 import { checkDelegation } from './delegation-check.js';
@@ -23,10 +25,22 @@ export interface AccessRequirement {
 }
 
 const REQUIREMENT = Symbol('latchkey.gateway.access-requirement');
+const POLICY = Symbol('latchkey.gateway.route-policy');
 
-/** Declares what a route needs; read by `TokenGuard`. */
+/** Declares what a route needs of the token; read by `TokenGuard`. */
 export const RequireAccess = (requirement: AccessRequirement) => SetMetadata(REQUIREMENT, requirement);
-export const RequireScopes = (...scopes: string[]) => RequireAccess({ scopes });
+
+/** The policy step of a route: its rule (or why it has none), its JSON body and whether it records its actor. */
+export interface RoutePolicyDeclaration {
+  policy: RoutePolicy;
+  /** Checked before the policy step looks the device up, so that a bad body is a 4xx without a lookup. */
+  body?: RouteBody;
+  /** The route records who acted (a change, a command): it can honour an `audit` obligation. */
+  recordsActor: boolean;
+}
+
+/** Declares a route's policy step; read by `TokenGuard`. A route behind the guard without one is refused (fail closed). */
+export const RequirePolicy = (declaration: RoutePolicyDeclaration) => SetMetadata(POLICY, declaration);
 
 /** The principal of each request the guard let through; gone with the request. */
 const PRINCIPALS = new WeakMap<object, Principal>();
@@ -83,10 +97,12 @@ export async function authorizeBearer(messaging: ContractClient, input: BearerRe
   }
   let scopes = scopesOf(claims);
   let actor = actorOf(claims);
+  let grant: GrantView | null = null;
   if (delegated) {
     const check = await checkDelegation(messaging, tenant, claims);
     if (!check.usable) throw bearerFailure(realm, DELEGATION_REFUSED, { code: 'invalid_token', description: DELEGATION_REFUSED }, { reason: check.reason });
     actor = check.actor;
+    grant = check.grant;
     // Never more than the grant allows now, whatever the token says.
     scopes = scopes.filter((scope) => check.grantScopes.includes(scope));
   }
@@ -99,14 +115,15 @@ export async function authorizeBearer(messaging: ContractClient, input: BearerRe
     throw new HttpFailure(403, 'forbidden', `only a token of a ${requirement.actors.join(' or ')} may do this; this one is a ${actor.type} token`);
   }
   return delegated
-    ? { tenant, claims, scopes, actor, onBehalfOf: claims.sub, act: claims.act ?? null, gid: claims.gid ?? null }
-    : { tenant, claims, scopes, actor, onBehalfOf: null, act: null, gid: null };
+    ? { tenant, claims, scopes, actor, onBehalfOf: claims.sub, act: claims.act ?? null, gid: claims.gid ?? null, grant }
+    : { tenant, claims, scopes, actor, onBehalfOf: null, act: null, gid: null, grant: null };
 }
 
 /**
- * The shared token guard of the bearer-protected APIs (ADR 0018). Routes say what they need with
- * `@RequireScopes` / `@RequireAccess`; a route behind the guard without a requirement is refused
- * (fail closed). The policy decision point will be asked here too, once it exists.
+ * The shared token guard of the bearer-protected APIs (ADR 0018): the token and its scopes
+ * (`@RequireAccess`), then the policy step (`@RequirePolicy`, `RoutePolicyGate`): the decision point
+ * is asked about the route's action on its resource. Both are declared by `@ApiRoute` from the
+ * operations table; a route behind the guard without either is refused (fail closed).
  */
 @Injectable()
 export class TokenGuard implements CanActivate {
@@ -114,18 +131,24 @@ export class TokenGuard implements CanActivate {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(GatewayTenants) private readonly tenants: GatewayTenants,
     @Inject(ContractClient) private readonly messaging: ContractClient,
+    @Inject(RoutePolicyGate) private readonly policyGate: RoutePolicyGate,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const requirement = this.reflector.getAllAndOverride<AccessRequirement | undefined>(REQUIREMENT, [context.getHandler(), context.getClass()]);
+    const targets = [context.getHandler(), context.getClass()];
+    const requirement = this.reflector.getAllAndOverride<AccessRequirement | undefined>(REQUIREMENT, targets);
+    const declaration = this.reflector.getAllAndOverride<RoutePolicyDeclaration | undefined>(POLICY, targets);
     if (!requirement) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no access requirement`);
+    if (!declaration) throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no policy step (a rule, or why it is exempt)`);
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     // Answers of these APIs carry device data and one-time secrets: never cached, errors included.
     http.getResponse<FastifyReply>().header('cache-control', 'no-store').header('pragma', 'no-cache');
     const tenant = (request.params as Record<string, string | undefined>).tenant ?? '';
     const realm = this.tenants.issuer(tenant);
-    PRINCIPALS.set(request, await authorizeBearer(this.messaging, { tenant, realm, authorization: request.headers.authorization, requirement }));
+    const principal = await authorizeBearer(this.messaging, { tenant, realm, authorization: request.headers.authorization, requirement });
+    PRINCIPALS.set(request, principal);
+    if (isPolicyRule(declaration.policy)) await this.policyGate.enforce(request, principal, declaration.policy, declaration.body, declaration.recordsActor);
     return true;
   }
 }

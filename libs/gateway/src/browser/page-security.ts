@@ -106,9 +106,12 @@ export function sidOf(sessionId: string): string {
   return createHash('sha256').update(`latchkey.sid.v1:${sessionId}`).digest('base64url');
 }
 
-/** The peer address of the connection (no X-Forwarded-For yet); IPv4-mapped IPv6 as plain IPv4. */
+/** The client's address (the peer, or the forwarded client behind a trusted proxy); IPv4-mapped IPv6 as plain IPv4. */
 export function clientIpOf(request: FastifyRequest): string {
-  const address = request.socket.remoteAddress ?? request.ip;
+  // Fastify's `request.ip` is the peer, or the forwarded client when the peer is a trusted proxy
+  // (TRUSTED_PROXIES): a forged X-Forwarded-For from anyone else is ignored, and behind an ingress the
+  // throttles count each client rather than the ingress controller.
+  const address = request.ip || request.socket.remoteAddress || 'unknown';
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   return mapped ? (mapped[1] as string) : address;
 }

@@ -63,13 +63,33 @@ const lock = { id: DEVICE_ID, tenant: 'demo', serial: 'lock-1', type: 'bike-lock
 
 type Handler = (request: Record<string, unknown>) => unknown;
 
+/** The guard's own questions (the token, who the subject is, the policy) are recorded apart from the route's calls. */
+const GUARD_SUBJECTS = new Set(['latchkey.token.v1.verify-access-token', 'latchkey.identity.v1.get-user', 'latchkey.policy.v1.decide']);
+
+/**
+ * A stand-in for the default policy's command rules: a `device-owner` may command the devices they own;
+ * a delegated subject only within its grant's scopes and resource. (The real policy has its own tests.)
+ */
+function scriptedPolicy({ subject, resource, context }: Record<string, unknown>) {
+  const who = subject as { id: string; roles?: string[]; gid?: string };
+  const what = resource as { attributes?: { ownerId?: string; serial?: string } };
+  const grant = (context as { grant?: { resource: string } }).grant;
+  if (who.gid && (!grant || grant.resource !== `device:${what.attributes?.serial}`)) return { allow: false, reasons: ['grant_resource_mismatch: the grant covers another device'], policyVersion: 't' };
+  if (who.roles?.includes('device-owner') && what.attributes?.ownerId === who.id) {
+    return { allow: true, reasons: ['role device-owner permits it'], policyVersion: 't', ...(who.gid ? { obligations: { audit: { act: (subject as { act: unknown }).act } } } : {}) };
+  }
+  return { allow: false, reasons: ['out_of_scope: role device-owner permits this only on resources the subject owns'], policyVersion: 't' };
+}
+
 class ScriptedServices {
   calls: Array<{ subject: string; request: Record<string, unknown> }> = [];
+  decisions: Array<Record<string, unknown>> = [];
   handlers = new Map<string, Handler>();
 
   async send(contract: RequestContract, request: unknown): Promise<unknown> {
     const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject !== 'latchkey.token.v1.verify-access-token') this.calls.push({ subject: contract.subject, request: parsed });
+    if (contract.subject === 'latchkey.policy.v1.decide') this.decisions.push(parsed);
+    if (!GUARD_SUBJECTS.has(contract.subject)) this.calls.push({ subject: contract.subject, request: parsed });
     const handler = this.handlers.get(contract.subject);
     if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
     return handler(parsed);
@@ -100,7 +120,10 @@ afterAll(async () => {
 
 beforeEach(() => {
   services.calls = [];
+  services.decisions = [];
   services.handlers = new Map<string, Handler>([
+    ['latchkey.policy.v1.decide', scriptedPolicy],
+    ['latchkey.identity.v1.get-user', ({ userId }) => ({ user: { id: userId, tenant: 'demo', username: String(userId), status: 'active', roles: ['device-owner'], attributes: {} } })],
     ['latchkey.token.v1.verify-access-token', ({ tenant, token }) => (tenant === 'demo' && TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
     ['latchkey.delegation.v1.create', () => ({ grant: grant() })],
     ['latchkey.delegation.v1.list', () => ({ items: [grant()], nextCursor: 'next-1' })],
@@ -217,7 +240,7 @@ describe('device commands', () => {
   it('lets the owner unlock their lock by serial with their own token, recorded as theirs', async () => {
     const response = await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'adam' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ commandId: 'cmd-1', device: { id: DEVICE_ID, serial: 'lock-1' }, command: 'unlock', actor: { type: 'user', id: 'user-adam' }, onBehalfOf: null, grantId: null, at: NOW });
+    expect(response.json()).toEqual({ commandId: 'cmd-1', device: { id: DEVICE_ID, serial: 'lock-1' }, command: 'unlock', actor: { type: 'user', id: 'user-adam' }, onBehalfOf: null, grantId: null, act: null, at: NOW });
     expect(services.subjects()).toEqual(['latchkey.device.v1.find-by-serial', 'latchkey.device.v1.record-command']);
     expect(services.calls[1]?.request).toEqual({ tenant: 'demo', deviceId: DEVICE_ID, command: 'unlock', actor: { type: 'user', id: 'user-adam' }, onBehalfOf: null, grantId: null });
   });
@@ -233,6 +256,47 @@ describe('device commands', () => {
     expect(response.json()).toMatchObject({ actor: { type: 'user', id: 'user-bianca' }, onBehalfOf: 'user-adam', grantId: GRANT_ID });
     expect(services.subjects()).toEqual(['latchkey.delegation.v1.check', 'latchkey.device.v1.find-by-serial', 'latchkey.device.v1.record-command']);
     expect(services.calls[2]?.request).toMatchObject({ actor: { type: 'user', id: 'user-bianca' }, onBehalfOf: 'user-adam', grantId: GRANT_ID });
+    // The policy's audit obligation: the actor chain goes with the recorded command.
+    expect(response.json()).toMatchObject({ act: { sub: 'user-bianca' } });
+  });
+
+  it('asks the policy for the person acted for (sub), with act, gid, the grant as checked now and a pinned time, never cached', async () => {
+    for (let i = 0; i < 2; i++) expect((await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'biancaForAdam' })).statusCode).toBe(200);
+    expect(services.decisions).toHaveLength(2);
+    const [input] = services.decisions;
+    expect(input).toMatchObject({
+      subject: { type: 'user', id: 'user-adam', roles: ['device-owner'], scopes: ['lock:unlock'], act: { sub: 'user-bianca' }, gid: GRANT_ID },
+      action: { name: 'device.command.unlock' },
+      resource: { type: 'device', id: DEVICE_ID, attributes: { serial: 'lock-1', ownerId: 'user-adam', status: 'active', type: 'bike-lock', tenant: 'demo' } },
+      context: {
+        grant: { id: GRANT_ID, status: 'active', delegatee: 'user-bianca', resource: 'device:lock-1', scopes: ['lock:unlock'], notBefore: NOW, expiresAt: NOW, constraints: null },
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    });
+    expect(Math.abs(Date.parse((input!.context as { time: string }).time) - Date.now())).toBeLessThan(5000);
+  });
+
+  it('decides configure as device.command.configure and lock as device.command.unlock', async () => {
+    await call('POST', '/v1/devices/lock-1/commands/lock', { token: 'adam' });
+    TOKENS.adamConfigure = claims({ scope: 'lock:configure' });
+    await call('POST', '/v1/devices/lock-1/commands/configure', { token: 'adamConfigure' });
+    expect(services.decisions.map((d) => (d.action as { name: string }).name)).toEqual(['device.command.unlock', 'device.command.configure']);
+  });
+
+  it('refuses a command the policy denies with its reasons, recording nothing', async () => {
+    services.handlers.set('latchkey.policy.v1.decide', () => ({ allow: false, reasons: ['device_not_active: device.command.unlock needs an active device (it is suspended)'], policyVersion: 't' }));
+    const body = expectProblem(await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'adam' }), 403);
+    expect(body.reasons).toEqual([expect.stringMatching(/^device_not_active/)]);
+    expect(services.subjects()).toEqual(['latchkey.device.v1.find-by-serial']);
+  });
+
+  it('answers 503 when the decision point does not answer, recording nothing', async () => {
+    services.handlers.set('latchkey.policy.v1.decide', () => {
+      throw new ContractError('unavailable', 'no timely reply on latchkey.policy.v1.decide');
+    });
+    const body = expectProblem(await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'biancaForAdam' }), 503);
+    expect(body.detail).not.toMatch(/latchkey/);
+    expect(services.subjects()).not.toContain('latchkey.device.v1.record-command');
   });
 
   it('refuses the delegated token once its grant is no longer usable (401), and records nothing', async () => {
@@ -247,8 +311,8 @@ describe('device commands', () => {
     expect(services.subjects()).not.toContain('latchkey.device.v1.record-command');
   });
 
-  it('refuses Bianca’s own token on Adam’s lock (403) and a delegated token for another device', async () => {
-    expectProblem(await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'bianca' }), 403);
+  it('refuses Bianca’s own token on Adam’s lock (403, the policy) and a delegated token for another device (its aud)', async () => {
+    expect(expectProblem(await call('POST', '/v1/devices/lock-1/commands/unlock', { token: 'bianca' }), 403).reasons).toEqual([expect.stringMatching(/^out_of_scope/)]);
     services.handlers.set('latchkey.device.v1.find-by-serial', () => ({ device: { ...lock, serial: 'lock-2' } }));
     expectProblem(await call('POST', '/v1/devices/lock-2/commands/unlock', { token: 'biancaForAdam' }), 403);
     expect(services.subjects()).not.toContain('latchkey.device.v1.record-command');

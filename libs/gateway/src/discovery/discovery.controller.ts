@@ -1,10 +1,11 @@
 import { GetJwks } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { Controller, Get, Header, Inject, Param } from '@nestjs/common';
+import { authzenConfiguration } from '../authzen/schemas.js';
 import { GatewayTenants } from '../tenants.js';
 import { authorizationServerMetadata } from './metadata.js';
 
-/** RFC 8414 and OpenID Connect Discovery documents, and the tenant's JWKS. */
+/** RFC 8414 and OpenID Connect Discovery documents, the AuthZEN PDP metadata, and the tenant's JWKS. */
 @Controller()
 export class DiscoveryController {
   constructor(
@@ -28,6 +29,14 @@ export class DiscoveryController {
   private metadata(tenant: string) {
     const issuer = this.tenants.issuer(tenant);
     return authorizationServerMetadata(issuer, this.tenants.get(tenant).clients.flatMap((client) => client.scopes));
+  }
+
+  // OpenID AuthZEN PDP metadata: the well-known segment goes before the PDP identifier's path (as in
+  // RFC 8414); issuer-relative as for the OpenID configuration too.
+  @Get(['.well-known/authzen-configuration/t/:tenant', 't/:tenant/.well-known/authzen-configuration'])
+  @Header('cache-control', 'public, max-age=300')
+  authzenConfiguration(@Param('tenant') tenant: string) {
+    return authzenConfiguration(this.tenants.issuer(tenant));
   }
 
   @Get('t/:tenant/jwks')

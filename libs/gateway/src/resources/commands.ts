@@ -1,4 +1,4 @@
-import { Actor } from '@latchkey/contracts';
+import { Actor, ActorClaim } from '@latchkey/contracts';
 import { z } from 'zod';
 
 /** The commands of the demo resource endpoint and the scope each needs. */
@@ -15,6 +15,8 @@ export const CommandReply = z.object({
   /** A delegated token's `sub`: the owner the actor acted for; null for the owner's own token. */
   onBehalfOf: z.string().nullable(),
   grantId: z.string().nullable(),
+  /** A delegated token's actor chain (RFC 8693 §4.1: the current actor outermost, prior ones nested), as the policy asked it recorded; null for the owner's own token. */
+  act: ActorClaim.nullable(),
   at: z.iso.datetime({ offset: true }),
 });
 export type CommandReply = z.infer<typeof CommandReply>;

@@ -1,4 +1,4 @@
-import { DeviceId, DeviceSerial, type DeviceView, FindDeviceBySerial, GetDevice, RecordDeviceCommand } from '@latchkey/contracts';
+import { type ActorClaimValue, DeviceId, DeviceSerial, type DeviceView, FindDeviceBySerial, GetDevice, RecordDeviceCommand } from '@latchkey/contracts';
 import type { ContractClient } from '@latchkey/messaging';
 import type { Principal } from '../auth/principal.js';
 import { HttpFailure } from '../http/http-errors.js';
@@ -16,14 +16,19 @@ export async function resolveDevice(messaging: ContractClient, tenant: string, r
 }
 
 /**
- * Resolves the device, decides whether the caller may command it (`commandAccess`), and has the registry
- * record the command with the acting party, the person acted for and the grant.
+ * Sends a command the policy allowed to `device` (the one the policy step resolved): checks the
+ * delegated token is for this device (`commandAccess`), and has the registry record the command with
+ * the acting party, the person acted for and the grant. `auditAct` is the policy's `audit` obligation
+ * (the actor chain, RFC 8693 `act`): the recorded actor is its current actor, and the reply carries
+ * the whole chain.
  */
-export async function sendCommand(messaging: ContractClient, principal: Principal, reference: string, command: DeviceCommand): Promise<CommandReply> {
-  const { tenant, actor, onBehalfOf, gid } = principal;
-  const device = await resolveDevice(messaging, tenant, reference);
+export async function sendCommand(messaging: ContractClient, principal: Principal, device: DeviceView, command: DeviceCommand, auditAct: ActorClaimValue | null): Promise<CommandReply> {
+  const { tenant, onBehalfOf, gid } = principal;
   const access = commandAccess(principal, device);
   if (!access.allowed) throw new HttpFailure(403, 'forbidden', access.reason);
+  const act = auditAct ?? principal.act;
+  // The current actor of the chain (its outermost `sub`) is who acted; the guard made it the principal's actor.
+  const actor = act ? { type: principal.actor.type, id: act.sub } : principal.actor;
   const recorded = await messaging.send(RecordDeviceCommand, { tenant, deviceId: device.id, command, actor, onBehalfOf, grantId: gid });
-  return { commandId: recorded.commandId, device: { id: recorded.device.id, serial: recorded.device.serial }, command, actor, onBehalfOf, grantId: gid, at: recorded.at };
+  return { commandId: recorded.commandId, device: { id: recorded.device.id, serial: recorded.device.serial }, command, actor, onBehalfOf, grantId: gid, act: act ?? null, at: recorded.at };
 }

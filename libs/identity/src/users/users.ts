@@ -1,5 +1,5 @@
 import { resolveFromEnv, type UserConfig } from '@latchkey/config';
-import type { StandardClaims, UserSummary } from '@latchkey/contracts';
+import type { StandardClaims, UserAuthorization, UserSummary } from '@latchkey/contracts';
 import type { IdentityDatabase } from '../identity.prisma.js';
 import type { PasswordHasher } from './password-hasher.js';
 
@@ -25,6 +25,19 @@ export class Users {
   async findById(tenant: string, id: string): Promise<UserSummary | null> {
     const row = await this.db.prisma.user.findFirst({ where: { id, tenant } });
     return row && toUserSummary(row);
+  }
+
+  /**
+   * A user's roles and free attributes (e.g. `sites`), for the policy input; null for an unknown user,
+   * another tenant's, or an id that is not a UUID. A disabled user is returned with its status: the
+   * caller decides what a disabled user may do (the gateway gives it no roles).
+   */
+  async authorization(tenant: string, id: string): Promise<UserAuthorization | null> {
+    if (!UUID.test(id)) return null;
+    const row = await this.db.prisma.user.findFirst({ where: { id, tenant } });
+    if (!row) return null;
+    const attributes = row.attributes !== null && typeof row.attributes === 'object' && !Array.isArray(row.attributes) ? (row.attributes as Record<string, unknown>) : {};
+    return { ...toUserSummary(row), attributes };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isPolicyRule, type PolicyResourceKind } from '../../policy/route-policy.js';
 import { type ApiOperation, OPERATIONS, SCOPE_PURPOSES, SCOPES } from '../operations.js';
 import { componentSchemas, type JsonSchema, schemaRef } from './json-schemas.js';
 
@@ -18,14 +19,14 @@ const PATH_PARAMETERS: Readonly<Record<string, string>> = { id: 'The device id',
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Malformed request (bad JSON, query or path; `errors` lists the issues)',
   401: 'No access token, or one that is invalid, expired, revoked or of another tenant (`WWW-Authenticate: Bearer …`)',
-  403: 'The token lacks the scope (`error="insufficient_scope"`), or may not do this (e.g. a delegated token where only a person’s own token is accepted)',
+  403: 'The token lacks the scope (`error="insufficient_scope"`), or may not do this: the policy denied it (`reasons` lists the policy’s reasons), or a delegated token where only a person’s own token is accepted',
   404: 'No such tenant, device or grant (another tenant’s is not found either)',
   409: 'Conflict: the serial is taken, the transition is not allowed (`details`: `from`, `action`), the grant is no longer active, or the device is not active',
   413: 'The body is too large or has too many rows',
   415: 'Unsupported Content-Type',
   422: 'The body is not valid (`errors` lists the issues)',
   429: 'Too many attempts; try again later',
-  503: 'A service is temporarily unavailable (retry later; a bulk upload reports the rows that were done)',
+  503: 'A service is temporarily unavailable, the policy decision point included: nothing was done (retry later; a bulk upload reports the rows that were done)',
 };
 
 const PROBLEM: JsonSchema = {
@@ -41,6 +42,7 @@ const PROBLEM: JsonSchema = {
       items: { type: 'object', properties: { pointer: { type: 'string', description: 'JSON Pointer into the body' }, parameter: { type: 'string' }, detail: { type: 'string' } }, required: ['detail'] },
     },
     details: { type: 'object', description: 'What the registry says about a conflict (e.g. `from`, `action`)' },
+    reasons: { type: 'array', items: { type: 'string' }, description: 'A policy denial (403): every reason the policy gave, each `code: explanation`' },
     summary: { type: 'object', description: 'Bulk upload stopped (503): the counts of the confirmed rows, and `unconfirmed`' },
     rows: { type: 'array', description: 'Bulk upload stopped (503): the confirmed rows', items: schemaRef('BulkRowOutcome') },
   },
@@ -70,14 +72,29 @@ function parametersOf(operation: ApiOperation): JsonSchema[] {
   return [...path, ...query];
 }
 
+const RESOURCE_WORDS: Readonly<Record<PolicyResourceKind, string>> = {
+  device: 'the device of the path (its registry attributes: type, status, owner, location / site, firmware…)',
+  'new-device': 'the device the body describes (serial, type, location / site, owner)',
+  tenant: 'the tenant',
+  'device-list': 'every device of the tenant (`*`), or those the list is narrowed to by `owner` / `attr.site`',
+};
+
+/** The route's policy step, in words, after its own description. */
+function descriptionOf(operation: ApiOperation): string | undefined {
+  const { policy } = operation;
+  const rule = policy && isPolicyRule(policy) ? `**Policy:** the decision point must allow \`${policy.action}\` on ${RESOURCE_WORDS[policy.resource]}; a denial is a 403 with the policy’s \`reasons\`, a decision point that cannot be asked a 503.` : undefined;
+  return [operation.description, rule].filter(Boolean).join('\n\n') || undefined;
+}
+
 function operationObject(operation: ApiOperation): JsonSchema {
   const { body, reply } = operation;
+  const description = descriptionOf(operation);
   const problems = [...new Set([...operation.problems, ...(operation.access ? [401, 403] : []), 404, 503])].sort((a, b) => a - b);
   const replySchema = reply.name ? schemaRef(reply.name) : { type: 'object' };
   return {
     operationId: operation.operationId,
     summary: operation.summary,
-    ...(operation.description ? { description: operation.description } : {}),
+    ...(description ? { description } : {}),
     tags: [operation.tag],
     security: operation.access ? [{ oauth2: [...operation.access.scopes] }] : [],
     parameters: parametersOf(operation),
@@ -115,6 +132,10 @@ function namedSchemas(operations: readonly ApiOperation[]) {
   return { requests, replies };
 }
 
+/** What the document says about the policy step of the guard. */
+const POLICY_NOTES =
+  '**Policy.** After the token and its scopes, every device administration route and every command asks the tenant’s policy decision point (OPA: roles and attributes, policies/README.md) about its action on its resource; the operation says which. The subject is the token’s: a person with the roles and attributes of their account, an app with the roles of its registration, a device with its type. A denial is a 403 problem whose `reasons` are the policy’s; when the decision point cannot be asked the answer is a 503 and nothing is done. The claim and delegations APIs are decided by the services themselves (ownership), not by the policy.';
+
 /** What the document says about delegated tokens and the userinfo `delegations` claim (not a route of this document). */
 const DELEGATION_NOTES = [
   '**Delegated tokens.** A person who was shared a device gets access tokens that act for its owner: `sub` is the owner, `act.sub` the person acting (RFC 8693 §4.1), `gid` the grant, `aud` the shared resource (`device:<serial>`). Get one by RFC 8693 token exchange at the token endpoint (`grant_type=urn:ietf:params:oauth:grant-type:token-exchange`, `subject_token` = your own access token, `resource=device:<serial>`, `scope`), or from userinfo. Only the routes tagged `commands` accept them; every other route answers 403. At every use the grant is checked again: revoked, expired or outside its time window is a 401.',
@@ -139,7 +160,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
     info: {
       title: `Latchkey device API — ${tenantName}`,
       version: '1.0.0',
-      description: `Device registry administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`) for this tenant. Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${DELEGATION_NOTES}`,
+      description: `Device registry administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`), and the OpenID AuthZEN access evaluation API of the tenant's policy decision point (\`/access/v1\`). Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${POLICY_NOTES}\n\n${DELEGATION_NOTES}`,
     },
     servers: [{ url: issuer }],
     tags: [
@@ -148,6 +169,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
       { name: 'self', description: 'A device about itself (the device’s own token)' },
       { name: 'delegations', description: 'Sharing a device with someone (a person’s own token); revoking any grant (administrators)' },
       { name: 'commands', description: 'Commanding a device: its owner’s token, or a delegated token acting for the owner' },
+      { name: 'access', description: 'OpenID AuthZEN access evaluation: resource servers asking the policy decision point (client credentials, `access:evaluate`)' },
       { name: 'meta', description: 'This document' },
     ],
     paths,
@@ -158,7 +180,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
           type: 'oauth2',
           description: 'Access tokens of this tenant (RFC 9068 JWTs), sent as `Authorization: Bearer`.',
           flows: {
-            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin]) },
+            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin, SCOPES.accessEvaluate]) },
             authorizationCode: {
               authorizationUrl: `${issuer}/oauth2/authorize`,
               tokenUrl: `${issuer}/oauth2/token`,

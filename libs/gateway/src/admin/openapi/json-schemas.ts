@@ -1,5 +1,6 @@
-import { AuditRecordView, BulkRowOutcome, ClaimCodeView, CredentialInput, CredentialView, DelegatedTokenEntry, DeviceView, GrantAuditRecord, GrantView, IssueDelegatedTokens } from '@latchkey/contracts';
+import { ActorClaim, AuditRecordView, BulkRowOutcome, ClaimCodeView, CredentialInput, CredentialView, DelegatedTokenEntry, DeviceView, GrantAuditRecord, GrantView, IssueDelegatedTokens } from '@latchkey/contracts';
 import { z } from 'zod';
+import { AuthzenAction, AuthzenContext, AuthzenResource, AuthzenSubject } from '../../authzen/schemas.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -11,7 +12,13 @@ export const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/sc
  * instead of repeating them. Requests are described as the API accepts them (`io: input`: defaults
  * optional), replies as it sends them (`io: output`).
  */
-const SHARED_REQUEST: ReadonlyArray<readonly [string, z.ZodType]> = [['CredentialInput', CredentialInput]];
+const SHARED_REQUEST: ReadonlyArray<readonly [string, z.ZodType]> = [
+  ['CredentialInput', CredentialInput],
+  ['AuthzenSubject', AuthzenSubject],
+  ['AuthzenAction', AuthzenAction],
+  ['AuthzenResource', AuthzenResource],
+  ['AuthzenContext', AuthzenContext],
+];
 const SHARED_REPLY: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Device', DeviceView],
   ['Credential', CredentialView],
@@ -21,6 +28,8 @@ const SHARED_REPLY: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Grant', GrantView],
   ['GrantAuditRecord', GrantAuditRecord],
   ['DelegatedToken', DelegatedTokenEntry],
+  // RFC 8693 `act`: recursive (prior actors nested), so it needs a name to refer to itself.
+  ['ActorClaim', ActorClaim],
   // Not the reply of a route here: userinfo's `delegations` claim, described in the document's info.
   ['DelegationsClaim', IssueDelegatedTokens.reply.shape.delegations],
 ];

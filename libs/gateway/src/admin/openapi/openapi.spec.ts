@@ -3,7 +3,9 @@ import type { Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { GatewayModule } from '../../gateway.module.js';
-import { OPERATIONS } from '../operations.js';
+import { isPolicyRule } from '../../policy/route-policy.js';
+import { ApiRoute } from '../api-route.js';
+import { type ApiOperation, OPERATIONS } from '../operations.js';
 import { openApiDocument, openApiPath } from './document.js';
 
 const ISSUER = 'https://id.example/t/demo';
@@ -25,10 +27,10 @@ function registeredRoutes(): string[] {
   });
 }
 
-/** The API routes (admin and device APIs), without the `/t/{tenant}` prefix the document's server URL carries. */
+/** The API routes (admin, device and AuthZEN APIs), without the `/t/{tenant}` prefix the document's server URL carries. */
 function apiRoutes(): string[] {
   return registeredRoutes()
-    .filter((route) => /^\w+ \/t\/\{tenant\}\/(admin\/v1|v1)\//.test(route))
+    .filter((route) => /^\w+ \/t\/\{tenant\}\/(admin\/v1|v1|access\/v1)\//.test(route))
     .map((route) => route.replace(' /t/{tenant}', ' '))
     .sort();
 }
@@ -49,7 +51,7 @@ function refsOf(value: unknown): string[] {
 describe('the OpenAPI document', () => {
   const document = openApiDocument({ issuer: ISSUER, tenantName: 'Demo fleet' });
 
-  it('documents exactly the routes the controllers register under /admin/v1 and /v1', () => {
+  it('documents exactly the routes the controllers register under /admin/v1, /v1 and /access/v1', () => {
     const routes = apiRoutes();
     expect(routes.length).toBeGreaterThanOrEqual(Object.keys(OPERATIONS).length);
     expect(documentedRoutes(document)).toEqual(routes);
@@ -59,7 +61,7 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.servers).toEqual([{ url: ISSUER }]);
     const oauth2 = (document.components as { securitySchemes: { oauth2: { flows: Record<string, { tokenUrl: string; scopes: Record<string, string> }> } } }).securitySchemes.oauth2;
-    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String) } });
+    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String), 'access:evaluate': expect.any(String) } });
     expect(Object.keys(oauth2.flows.authorizationCode?.scopes ?? {})).toEqual(expect.arrayContaining(['devices:claim', 'delegations:read', 'delegations:write', 'delegations', 'lock:unlock', 'lock:configure']));
   });
 
@@ -96,10 +98,67 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(create?.responses ?? {})).toEqual(expect.arrayContaining(['201', '401', '403', '409', '422']));
   });
 
+  it('documents the AuthZEN access evaluation API (client credentials, access:evaluate) and each route’s policy action', () => {
+    const paths = document.paths as Record<string, Record<string, { tags: string[]; security: unknown; description?: string; requestBody?: unknown }>>;
+    expect(paths['/access/v1/evaluation']?.post).toMatchObject({ tags: ['access'], security: [{ oauth2: ['access:evaluate'] }] });
+    expect(paths['/access/v1/evaluations']?.post?.description).toMatch(/evaluations_semantic/);
+    expect(paths['/admin/v1/devices/{id}/suspend']?.post?.description).toMatch(/`devices\.suspend` on the device of the path/);
+    expect(paths['/admin/v1/devices']?.get?.description).toMatch(/tenant-wide role[\s\S]*403/);
+    expect(paths['/v1/devices/{idOrSerial}/commands/lock']?.post?.description).toMatch(/`device\.command\.unlock`/);
+    expect(paths['/v1/delegations']?.post?.description ?? '').not.toMatch(/\*\*Policy:\*\*/);
+    const schemas = (document.components as { schemas: Record<string, { required?: string[] }> }).schemas;
+    expect(schemas.AccessEvaluationRequest?.required).toEqual(expect.arrayContaining(['subject', 'action', 'resource']));
+    expect(schemas.AccessEvaluationsResponse?.required).toEqual(['evaluations']);
+  });
+
   it('survives a schema zod cannot describe', async () => {
     const { z } = await import('zod');
     const odd = { ...OPERATIONS.getDevice, operationId: 'odd', path: 'admin/v1/odd', reply: { name: 'Odd', schema: z.object({ at: z.date(), n: z.bigint(), f: z.custom<string>(() => true) }), description: 'odd' } };
     const built = openApiDocument({ issuer: ISSUER, tenantName: 'x' }, [odd]);
     expect((built.components as { schemas: Record<string, unknown> }).schemas.Odd).toBeDefined();
+  });
+});
+
+describe('the policy step of every route (issue #6)', () => {
+  const operations = Object.values(OPERATIONS) as ApiOperation[];
+
+  it('is declared by every route behind the token guard, and by no public one', () => {
+    for (const operation of operations) expect({ operation: operation.operationId, declared: operation.policy !== null }).toEqual({ operation: operation.operationId, declared: operation.access !== null });
+  });
+
+  it('is a policy action for every device admin route and every command', () => {
+    const governed = operations.filter((operation) => operation.path.startsWith('admin/v1/devices') || operation.path.includes('/commands/'));
+    expect(governed.length).toBeGreaterThanOrEqual(15);
+    for (const operation of governed) {
+      expect({ operation: operation.operationId, rule: operation.policy !== null && isPolicyRule(operation.policy) }).toEqual({ operation: operation.operationId, rule: true });
+    }
+  });
+
+  it('exempts only the routes whose owner checks are the services’ own, each saying why', () => {
+    const exempt = operations.filter((operation) => operation.policy !== null && !isPolicyRule(operation.policy));
+    expect(exempt.map((operation) => operation.operationId).sort()).toEqual(
+      ['accessEvaluation', 'accessEvaluations', 'adminRevokeDelegation', 'claimDevice', 'createDelegation', 'declineDelegation', 'getDelegation', 'getOwnDevice', 'listDelegations', 'revokeDelegation'].sort(),
+    );
+    for (const operation of exempt) expect((operation.policy as { exempt: string }).exempt.length).toBeGreaterThan(20);
+  });
+
+  it('names the right actions: lifecycle, credentials, bulk, list, commands', () => {
+    const rule = (name: keyof typeof OPERATIONS) => OPERATIONS[name].policy;
+    expect(rule('suspendDevice')).toEqual({ action: 'devices.suspend', resource: 'device' });
+    expect(rule('reactivateDevice')).toEqual({ action: 'devices.activate', resource: 'device' });
+    expect(rule('revokeCredential')).toEqual({ action: 'devices.credentials', resource: 'device' });
+    expect(rule('issueClaimCode')).toEqual({ action: 'devices.credentials', resource: 'device' });
+    expect(rule('createDevice')).toEqual({ action: 'devices.create', resource: 'new-device' });
+    expect(rule('bulkProvision')).toEqual({ action: 'devices.bulk', resource: 'tenant' });
+    expect(rule('listDevices')).toEqual({ action: 'devices.read', resource: 'device-list' });
+    expect(rule('lockCommand')).toEqual({ action: 'device.command.unlock', resource: 'device' });
+    expect(rule('configureCommand')).toEqual({ action: 'device.command.configure', resource: 'device' });
+  });
+
+  it('makes a protected route without a policy declaration a boot-time error', () => {
+    const { policy: _policy, ...withoutPolicy } = OPERATIONS.suspendDevice;
+    expect(() => ApiRoute(withoutPolicy as unknown as ApiOperation)).toThrow(/declares no policy/);
+    expect(() => ApiRoute({ ...OPERATIONS.openApi, policy: { action: 'devices.read', resource: 'tenant' } } as ApiOperation)).toThrow(/public/);
+    expect(() => ApiRoute({ ...OPERATIONS.bulkProvision, policy: { action: 'devices.read', resource: 'device' } } as ApiOperation)).toThrow(/:id or :idOrSerial/);
   });
 });
