@@ -6,6 +6,7 @@ import { DeviceClaimApiController } from './admin/claim-api.controller.js';
 import { DeviceSelfController } from './admin/device-self.controller.js';
 import { DevicesAdminController } from './admin/devices.controller.js';
 import { OpenApiController } from './admin/openapi.controller.js';
+import { PolicyAdminController } from './admin/policy.controller.js';
 import { TokenGuard } from './auth/token-guard.js';
 import { AuthzenEvaluator } from './authzen/authzen-evaluator.js';
 import { AuthzenController } from './authzen/authzen.controller.js';
@@ -53,6 +54,7 @@ export class GatewayModule {
         DelegationsController,
         DeviceCommandsController,
         AuthzenController,
+        PolicyAdminController,
         OpenApiController,
       ],
       providers: [

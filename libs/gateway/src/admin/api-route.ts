@@ -1,6 +1,7 @@
 import { applyDecorators, HttpCode, RequestMapping, RequestMethod } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { RequireAccess, RequirePolicy } from '../auth/token-guard.js';
+import { RAW_BODY_MEDIA_TYPES } from '../http/api-bodies.js';
 import { isPolicyRule } from '../policy/route-policy.js';
 import type { ApiOperation } from './operations.js';
 
@@ -16,14 +17,21 @@ export function assertPolicyDeclared(operation: ApiOperation): void {
   }
 }
 
+/** Whether the operation takes a binary body (`RAW_BODY_MEDIA_TYPES`): only such a route may receive one. */
+export function takesRawBody(operation: ApiOperation): boolean {
+  return operation.body?.mediaTypes.some((type) => (RAW_BODY_MEDIA_TYPES as readonly string[]).includes(type)) ?? false;
+}
+
 /**
  * Declares a controller method as the route of an operation of the table (`operations.ts`): method,
- * path, success status, access requirement, policy step and, where the operation has one, its own
- * body limit (applied by the `onRoute` hook of `http-app.ts`).
+ * path, success status, access requirement, policy step and, where the operation has them, its own
+ * body limit (applied by the `onRoute` hook of `http-app.ts`) and its binary body types (accepted by
+ * the raw body parser of `api-bodies.ts` for this route only).
  */
 export function ApiRoute(operation: ApiOperation): MethodDecorator {
   assertPolicyDeclared(operation);
   const { body, policy } = operation;
+  const rawBody = takesRawBody(operation);
   return applyDecorators(
     RequestMapping({ path: operation.path, method: RequestMethod[operation.method] }),
     HttpCode(operation.status),
@@ -38,6 +46,6 @@ export function ApiRoute(operation: ApiOperation): MethodDecorator {
           }),
         ]
       : []),
-    ...(operation.bodyLimit ? [RouteConfig({ bodyLimit: operation.bodyLimit })] : []),
+    ...(operation.bodyLimit || rawBody ? [RouteConfig({ ...(operation.bodyLimit ? { bodyLimit: operation.bodyLimit } : {}), ...(rawBody ? { rawBody: true } : {}) })] : []),
   );
 }

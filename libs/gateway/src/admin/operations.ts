@@ -9,6 +9,7 @@ import {
   GetDevice,
   GetDeviceAudit,
   GetGrant,
+  GetPolicyStatus,
   GRANT_STATUSES,
   IssueClaimCode,
   ListDevices,
@@ -23,7 +24,8 @@ import { EvaluationRequest, EvaluationResponse, EvaluationsRequest, EvaluationsR
 import { CreateGrantBody } from '../delegations/schemas.js';
 import type { PolicyRule, RoutePolicy } from '../policy/route-policy.js';
 import { COMMAND_SCOPES, CommandReply, type DeviceCommand } from '../resources/commands.js';
-import { AddCredentialBody, BulkJsonBody, BulkReport, ClaimBody, ClaimCodeBody, CreateDeviceBody, ReasonBody, UpdateDeviceBody } from './schemas.js';
+import { RAW_BODY_MEDIA_TYPES } from '../http/api-bodies.js';
+import { AddCredentialBody, BulkJsonBody, BulkReport, ClaimBody, ClaimCodeBody, CreateDeviceBody, PolicyBundleJsonBody, PolicyDataPatch, PolicyResetBody, ReasonBody, UpdateDeviceBody } from './schemas.js';
 
 // The one table of the bearer-protected HTTP APIs: the controllers take their method, path, status
 // and access requirement from it (`@ApiRoute`), and the OpenAPI document is generated from it, so a
@@ -42,6 +44,10 @@ export const SCOPES = {
   configure: 'lock:configure',
   /** A policy enforcement point (an app) asking the decision point through AuthZEN. */
   accessEvaluate: 'access:evaluate',
+  /** The tenant's policy: its status (which bundle and data decide). */
+  policyRead: 'policy:read',
+  /** The tenant's policy: replace the bundle, change the data, reset to the default. Administrators only. */
+  policyWrite: 'policy:write',
 } as const;
 
 /** What each scope allows, for the OpenAPI security scheme. */
@@ -56,9 +62,11 @@ export const SCOPE_PURPOSES: Readonly<Record<string, string>> = {
   [SCOPES.unlock]: 'Lock and unlock your locks (or one shared with you)',
   [SCOPES.configure]: 'Configure your locks (or one shared with you)',
   [SCOPES.accessEvaluate]: 'Ask the policy decision point for access decisions (OpenID AuthZEN; a resource server acting as policy enforcement point)',
+  [SCOPES.policyRead]: 'See which policy bundle and data decide for the tenant',
+  [SCOPES.policyWrite]: 'Replace or reset the tenant’s authorization policy and change its data (administrators only: whoever holds it decides who may do what)',
 };
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
 
 /** A path parameter other than a UUID id (the default): what it is and its JSON Schema. */
 export interface PathParameter {
@@ -98,7 +106,7 @@ export interface ApiOperation {
   method: HttpMethod;
   /** The Nest route under the root `t/:tenant/`, e.g. `admin/v1/devices/:id`. */
   path: string;
-  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'access' | 'meta';
+  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'access' | 'policy' | 'meta';
   summary: string;
   description?: string;
   /** Path parameters that are not UUID ids, by name (`:name` in `path`). */
@@ -156,6 +164,32 @@ const sharing = (scope: string): AccessRequirement => ({ scopes: [scope], actors
 const DELEGATIONS = 'v1/delegations';
 const GRANT = `${DELEGATIONS}/:id`;
 const GRANT_ID: Readonly<Record<string, PathParameter>> = { id: { description: 'The grant id (UUID; anything else is a 404)', schema: { type: 'string', format: 'uuid' } } };
+
+/**
+ * A compiled bundle is at most ~700 KiB (the contract's base64 limit); as JSON it may come with a data
+ * overlay of up to 256 KiB. Anything larger is refused before it is read.
+ */
+export const POLICY_BUNDLE_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+const POLICY = 'admin/v1/policy';
+
+/** Policy administration: an administrator's app (client credentials) or person, never a device, never a delegated token. */
+const policyAdmin = (scope: string): AccessRequirement => ({ scopes: [scope], actors: ['client', 'user'] });
+
+/**
+ * Why the policy administration routes ask no policy. The scope is the permission until the default
+ * policy has `policy.*` actions; and a policy deciding who may replace it could lock every
+ * administrator out of repairing it (a bundle that denies everything).
+ */
+const POLICY_ADMIN_EXEMPTION: RoutePolicy = {
+  exempt:
+    'policy administration is gated by the `policy:read` / `policy:write` scopes, which only administrators’ clients are given: the default policy has no `policy.*` actions, and a tenant policy deciding who may replace it could lock every administrator out of repairing it (ADR 0018, ADR 0022)',
+};
+
+const POLICY_STATUS_REPLY: ReplySpec = { name: 'PolicyStatus', schema: GetPolicyStatus.reply, description: 'The tenant’s active policy after the change: bundle and data versions, `policyVersion`, the last refused activation' };
+
+const POLICY_VALIDATION =
+  'The candidate is loaded and asked smoke decisions before it replaces the active policy; a bundle or data that fails is a 422 whose `detail` says why (also in the status’s `lastRejected`), and the active policy keeps serving. Every replica of the policy service switches without a restart. Decisions the gateway cached (allows with a TTL, at most 5 minutes) may outlive the change on the other gateway replicas for that long.';
 
 const DEVICE_REF: Readonly<Record<string, PathParameter>> = {
   idOrSerial: { description: 'The device id (a UUID) or its serial (anything else; e.g. `lock-1`). A device of another tenant is not found.', schema: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -520,6 +554,72 @@ export const OPERATIONS = {
     body: { name: 'AccessEvaluationsRequest', schema: EvaluationsRequest, mediaTypes: JSON_ONLY, required: true },
     reply: { name: 'AccessEvaluationsResponse', schema: EvaluationsResponse, description: 'One decision per evaluation, in order', headers: { 'X-Request-ID': 'The request’s own `X-Request-ID`, when it sent one' } },
     problems: [400, 415],
+  },
+  getPolicyStatus: {
+    operationId: 'getPolicyStatus',
+    method: 'GET',
+    path: POLICY,
+    tag: 'policy',
+    summary: 'Which policy decides for the tenant',
+    description:
+      'The bundle (`source`: `default` or `tenant`; `origin`: `built-in`, `tenants-file` or `admin-api`; its version, SHA-256 digest and who activated it when), the data overlay’s version, `policyVersion` (what every decision reports) and the last activation that was refused, with why.',
+    access: policyAdmin(SCOPES.policyRead),
+    policy: POLICY_ADMIN_EXEMPTION,
+    status: 200,
+    reply: { name: 'PolicyStatus', schema: GetPolicyStatus.reply, description: 'The tenant’s active policy' },
+    problems: [],
+  },
+  activatePolicyBundle: {
+    operationId: 'activatePolicyBundle',
+    method: 'PUT',
+    path: `${POLICY}/bundle`,
+    tag: 'policy',
+    summary: 'Replace the tenant’s policy with a compiled bundle',
+    description: [
+      'The body is the bundle as `opa build -t wasm -e latchkey/authz/decision` writes it (a tar.gz; policies/README.md, “A tenant’s own policy”): its raw bytes as `application/gzip` or `application/octet-stream`, or JSON `{ "bundle": "<base64>", "data"?: {…}, "reason"?: "…" }` where `data` replaces the whole data overlay. At most 720,000 bytes of bundle.',
+      POLICY_VALIDATION,
+    ].join('\n\n'),
+    access: policyAdmin(SCOPES.policyWrite),
+    policy: POLICY_ADMIN_EXEMPTION,
+    status: 200,
+    bodyLimit: POLICY_BUNDLE_BODY_LIMIT_BYTES,
+    body: { name: 'PolicyBundleUpload', schema: PolicyBundleJsonBody, mediaTypes: [...RAW_BODY_MEDIA_TYPES, 'application/json'], required: true, description: 'The compiled bundle: raw bytes, or base64 in JSON' },
+    reply: POLICY_STATUS_REPLY,
+    problems: [400, 409, 413, 415, 422],
+  },
+  resetPolicy: {
+    operationId: 'resetPolicy',
+    method: 'POST',
+    path: `${POLICY}/reset`,
+    tag: 'policy',
+    summary: 'Go back to the default policy bundle',
+    description: [
+      'The bundle becomes the tenant’s base again (the tenants file’s `policy.bundleFile`, else the built-in default). The data changed through this API is kept unless `clearData` is true. Send no body to give no reason.',
+      POLICY_VALIDATION,
+    ].join('\n\n'),
+    access: policyAdmin(SCOPES.policyWrite),
+    policy: POLICY_ADMIN_EXEMPTION,
+    status: 200,
+    body: { name: 'PolicyResetRequest', schema: PolicyResetBody, mediaTypes: JSON_ONLY, required: false },
+    reply: POLICY_STATUS_REPLY,
+    problems: [409, 415, 422],
+  },
+  updatePolicyData: {
+    operationId: 'updatePolicyData',
+    method: 'PATCH',
+    path: `${POLICY}/data`,
+    tag: 'policy',
+    summary: 'Change the tenant’s policy data (JSON merge patch)',
+    description: [
+      'A JSON merge patch (RFC 7396: `null` removes a key) of the tenant’s data overlay, which is merged over the bundle’s `data.json` and the tenants file’s `policy.data`: e.g. `{ "bindings": { "client": { "ops-app": { "roles": ["viewer"] } } } }` gives an app a role. The data the policy reads is described in policies/README.md; the top-level key `latchkey` is reserved, and at most 256 KiB of JSON.',
+      POLICY_VALIDATION,
+    ].join('\n\n'),
+    access: policyAdmin(SCOPES.policyWrite),
+    policy: POLICY_ADMIN_EXEMPTION,
+    status: 200,
+    body: { name: 'PolicyDataPatch', schema: PolicyDataPatch, mediaTypes: ['application/merge-patch+json', 'application/json'], required: true },
+    reply: POLICY_STATUS_REPLY,
+    problems: [400, 409, 415, 422],
   },
   openApi: {
     operationId: 'getOpenApiDocument',

@@ -1,4 +1,4 @@
-import { AddDeviceCredential, BulkRowOutcome, ChangeDeviceStatus, ClaimDevice, CredentialInput, IssueClaimCode, NewDevice, UpdateDevice } from '@latchkey/contracts';
+import { AddDeviceCredential, BulkRowOutcome, ChangeDeviceStatus, ClaimDevice, CredentialInput, IssueClaimCode, NewDevice, PolicyBundleBase64, PolicyData, UpdateDevice } from '@latchkey/contracts';
 import { z } from 'zod';
 
 // The HTTP bodies of the admin and device APIs, derived from the contracts' schemas so that the
@@ -38,3 +38,17 @@ export const BulkSummary = z.object({ created: z.number().int(), skipped: z.numb
 /** The per-row report of a bulk upload; `rows[i].row` counts from 0 = the first data row. */
 export const BulkReport = z.object({ summary: BulkSummary, rows: z.array(BulkRowOutcome) });
 export type BulkReport = z.infer<typeof BulkReport>;
+
+const PolicyReason = z.string().max(500).optional().describe('Why, for the policy’s activation record');
+
+/**
+ * `PUT /policy/bundle` as JSON: the compiled bundle (`opa build -t wasm` tar.gz) base64, optionally a
+ * whole new data overlay (replacing the previous one) and why.
+ */
+export const PolicyBundleJsonBody = z.strictObject({ bundle: PolicyBundleBase64, data: PolicyData.optional(), reason: PolicyReason });
+
+/** `POST /policy/reset`: back to the default bundle; `clearData` also empties the admin API's data overlay. */
+export const PolicyResetBody = z.strictObject({ reason: PolicyReason, clearData: z.boolean().optional().describe('Also drop every data change made through this API (default: keep them)') });
+
+/** `PATCH /policy/data`: a JSON merge patch (RFC 7396) of the tenant's policy data overlay. */
+export const PolicyDataPatch = PolicyData;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { RAW_BODY_MEDIA_TYPES } from '../../http/api-bodies.js';
 import { isPolicyRule, type PolicyResourceKind } from '../../policy/route-policy.js';
 import { type ApiOperation, OPERATIONS, SCOPE_PURPOSES, SCOPES } from '../operations.js';
 import { componentSchemas, type JsonSchema, schemaRef } from './json-schemas.js';
@@ -86,6 +87,13 @@ function descriptionOf(operation: ApiOperation): string | undefined {
   return [operation.description, rule].filter(Boolean).join('\n\n') || undefined;
 }
 
+/** The schema of one media type of a request body: CSV and binary uploads are not the JSON schema. */
+function mediaSchema(type: string, name: string): JsonSchema {
+  if (type === 'text/csv') return { type: 'string', description: 'CSV with a header row (see the operation description)' };
+  if ((RAW_BODY_MEDIA_TYPES as readonly string[]).includes(type)) return { type: 'string', contentMediaType: type, description: 'Raw bytes (see the operation description)' };
+  return schemaRef(name);
+}
+
 function operationObject(operation: ApiOperation): JsonSchema {
   const { body, reply } = operation;
   const description = descriptionOf(operation);
@@ -103,7 +111,7 @@ function operationObject(operation: ApiOperation): JsonSchema {
           requestBody: {
             required: body.required,
             ...(body.description ? { description: body.description } : {}),
-            content: Object.fromEntries(body.mediaTypes.map((type) => [type, { schema: type === 'text/csv' ? { type: 'string', description: 'CSV with a header row (see the operation description)' } : schemaRef(body.name) }])),
+            content: Object.fromEntries(body.mediaTypes.map((type) => [type, { schema: mediaSchema(type, body.name) }])),
           },
         }
       : {}),
@@ -134,7 +142,7 @@ function namedSchemas(operations: readonly ApiOperation[]) {
 
 /** What the document says about the policy step of the guard. */
 const POLICY_NOTES =
-  '**Policy.** After the token and its scopes, every device administration route and every command asks the tenant’s policy decision point (OPA: roles and attributes, policies/README.md) about its action on its resource; the operation says which. The subject is the token’s: a person with the roles and attributes of their account, an app with the roles of its registration, a device with its type. A denial is a 403 problem whose `reasons` are the policy’s; when the decision point cannot be asked the answer is a 503 and nothing is done. The claim and delegations APIs are decided by the services themselves (ownership), not by the policy.';
+  '**Policy.** After the token and its scopes, every device administration route and every command asks the tenant’s policy decision point (OPA: roles and attributes, policies/README.md) about its action on its resource; the operation says which. The subject is the token’s: a person with the roles and attributes of their account, an app with the roles of its registration, a device with its type. A denial is a 403 problem whose `reasons` are the policy’s; when the decision point cannot be asked the answer is a 503 and nothing is done. The claim and delegations APIs are decided by the services themselves (ownership), not by the policy. The policy administration API (`/admin/v1/policy`) is granted by its scopes alone (`policy:read`, `policy:write`: administrators only), so that no policy can lock its administrators out.';
 
 /** What the document says about delegated tokens and the userinfo `delegations` claim (not a route of this document). */
 const DELEGATION_NOTES = [
@@ -160,7 +168,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
     info: {
       title: `Latchkey device API — ${tenantName}`,
       version: '1.0.0',
-      description: `Device registry administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`), and the OpenID AuthZEN access evaluation API of the tenant's policy decision point (\`/access/v1\`). Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${POLICY_NOTES}\n\n${DELEGATION_NOTES}`,
+      description: `Device registry and policy administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`), and the OpenID AuthZEN access evaluation API of the tenant's policy decision point (\`/access/v1\`). Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${POLICY_NOTES}\n\n${DELEGATION_NOTES}`,
     },
     servers: [{ url: issuer }],
     tags: [
@@ -170,6 +178,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
       { name: 'delegations', description: 'Sharing a device with someone (a person’s own token); revoking any grant (administrators)' },
       { name: 'commands', description: 'Commanding a device: its owner’s token, or a delegated token acting for the owner' },
       { name: 'access', description: 'OpenID AuthZEN access evaluation: resource servers asking the policy decision point (client credentials, `access:evaluate`)' },
+      { name: 'policy', description: 'The tenant’s authorization policy: its status, a compiled bundle of its own, the default again, its data (administrators: `policy:read`, `policy:write`)' },
       { name: 'meta', description: 'This document' },
     ],
     paths,
@@ -180,7 +189,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
           type: 'oauth2',
           description: 'Access tokens of this tenant (RFC 9068 JWTs), sent as `Authorization: Bearer`.',
           flows: {
-            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin, SCOPES.accessEvaluate]) },
+            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin, SCOPES.accessEvaluate, SCOPES.policyRead, SCOPES.policyWrite]) },
             authorizationCode: {
               authorizationUrl: `${issuer}/oauth2/authorize`,
               tokenUrl: `${issuer}/oauth2/token`,

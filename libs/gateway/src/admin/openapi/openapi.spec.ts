@@ -61,7 +61,7 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.servers).toEqual([{ url: ISSUER }]);
     const oauth2 = (document.components as { securitySchemes: { oauth2: { flows: Record<string, { tokenUrl: string; scopes: Record<string, string> }> } } }).securitySchemes.oauth2;
-    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String), 'access:evaluate': expect.any(String) } });
+    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String), 'access:evaluate': expect.any(String), 'policy:read': expect.any(String), 'policy:write': expect.any(String) } });
     expect(Object.keys(oauth2.flows.authorizationCode?.scopes ?? {})).toEqual(expect.arrayContaining(['devices:claim', 'delegations:read', 'delegations:write', 'delegations', 'lock:unlock', 'lock:configure']));
   });
 
@@ -111,6 +111,23 @@ describe('the OpenAPI document', () => {
     expect(schemas.AccessEvaluationsResponse?.required).toEqual(['evaluations']);
   });
 
+  it('documents the policy administration API: scopes, the raw or base64 bundle, the merge patch (issue #6)', () => {
+    type Op = { tags: string[]; security: unknown; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, unknown> };
+    const paths = document.paths as Record<string, Record<string, Op>>;
+    expect(paths['/admin/v1/policy']?.get).toMatchObject({ tags: ['policy'], security: [{ oauth2: ['policy:read'] }] });
+    const upload = paths['/admin/v1/policy/bundle']?.put;
+    expect(upload?.security).toEqual([{ oauth2: ['policy:write'] }]);
+    expect(upload?.requestBody?.content['application/gzip']?.schema).toMatchObject({ type: 'string', contentMediaType: 'application/gzip' });
+    expect(upload?.requestBody?.content['application/octet-stream']?.schema).toMatchObject({ type: 'string' });
+    expect(upload?.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/PolicyBundleUpload' });
+    expect(Object.keys(upload?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '413', '415', '422']));
+    expect(Object.keys(paths['/admin/v1/policy/data']?.patch?.requestBody?.content ?? {})).toEqual(['application/merge-patch+json', 'application/json']);
+    expect(paths['/admin/v1/policy/reset']?.post?.security).toEqual([{ oauth2: ['policy:write'] }]);
+    const schemas = (document.components as { schemas: Record<string, { required?: string[] }> }).schemas;
+    expect(schemas.PolicyBundleUpload?.required).toEqual(['bundle']);
+    expect(schemas.PolicyStatus?.required).toEqual(expect.arrayContaining(['policyVersion', 'bundle', 'data', 'lastRejected']));
+  });
+
   it('survives a schema zod cannot describe', async () => {
     const { z } = await import('zod');
     const odd = { ...OPERATIONS.getDevice, operationId: 'odd', path: 'admin/v1/odd', reply: { name: 'Odd', schema: z.object({ at: z.date(), n: z.bigint(), f: z.custom<string>(() => true) }), description: 'odd' } };
@@ -137,7 +154,22 @@ describe('the policy step of every route (issue #6)', () => {
   it('exempts only the routes whose owner checks are the services’ own, each saying why', () => {
     const exempt = operations.filter((operation) => operation.policy !== null && !isPolicyRule(operation.policy));
     expect(exempt.map((operation) => operation.operationId).sort()).toEqual(
-      ['accessEvaluation', 'accessEvaluations', 'adminRevokeDelegation', 'claimDevice', 'createDelegation', 'declineDelegation', 'getDelegation', 'getOwnDevice', 'listDelegations', 'revokeDelegation'].sort(),
+      [
+        'accessEvaluation',
+        'accessEvaluations',
+        'activatePolicyBundle',
+        'adminRevokeDelegation',
+        'claimDevice',
+        'createDelegation',
+        'declineDelegation',
+        'getDelegation',
+        'getOwnDevice',
+        'getPolicyStatus',
+        'listDelegations',
+        'resetPolicy',
+        'revokeDelegation',
+        'updatePolicyData',
+      ].sort(),
     );
     for (const operation of exempt) expect((operation.policy as { exempt: string }).exempt.length).toBeGreaterThan(20);
   });
