@@ -55,6 +55,7 @@ async function waitForReady(url, timeoutMs) {
  * Options: databaseUrl, natsUrl, port, publicUrl, tenantsFile, kek, log ('inherit' | 'ignore' | 'prefix'),
  * env (every service), serviceEnv ({ [service]: { VAR: value } }: one service only, e.g. the delegation
  * service's LATCHKEY_CLOCK_OFFSET_MS, so a test can move one clock without shifting the others).
+ * `startReplica(name, env?)` runs one more process of a service (a rolling restart); `stop()` stops them too.
  */
 export async function startPlatform(options = {}) {
   // A typo in a service name would silently leave that service's clock (or whatever) unshifted.
@@ -100,9 +101,15 @@ export async function startPlatform(options = {}) {
 
   // `extraEnv` (a restart with, say, another clock offset) wins over serviceEnv, which wins over env.
   const startService = (name, extraEnv = {}) => {
+    const child = spawnService(name, { ...options.serviceEnv?.[name], ...extraEnv });
+    processes.set(name, child);
+    return child;
+  };
+
+  function spawnService(name, serviceEnv) {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
-      env: { ...env, ...options.serviceEnv?.[name], ...extraEnv },
+      env: { ...env, ...serviceEnv },
       stdio: log === 'inherit' ? 'inherit' : log === 'prefix' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'],
     });
     if (log === 'prefix') {
@@ -112,18 +119,44 @@ export async function startPlatform(options = {}) {
       child.stderrTail = '';
       child.stderr.on('data', (chunk) => (child.stderrTail = (child.stderrTail + chunk).slice(-4000)));
     }
-    processes.set(name, child);
     return child;
-  };
+  }
 
-  const stopService = (name, signal = 'SIGTERM') =>
-    new Promise((resolve) => {
-      const child = processes.get(name);
-      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill(signal);
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    });
+  // Resolves with how the process ended (stopChild); SIGKILL after 10 s.
+  const stopService = (name, signal = 'SIGTERM') => stopChild(processes.get(name), signal, 10_000);
+
+  // Extra replicas (startReplica): each on its own probe port (HEALTH_PORT), a gateway also on its own
+  // HTTP port; they join their service's NATS queue group, so they share its work at once.
+  const replicas = new Set();
+  const startReplica = async (name, extraEnv = {}) => {
+    if (!SERVICES.includes(name)) throw new Error(`no service ${name} (services: ${SERVICES.join(', ')})`);
+    const replicaEnv = { ...options.serviceEnv?.[name], ...extraEnv };
+    let url;
+    let readyUrl;
+    if (name === 'gateway') {
+      const replicaPort = Number(replicaEnv.PORT ?? (await freePort()));
+      replicaEnv.PORT = String(replicaPort);
+      url = `http://127.0.0.1:${replicaPort}`;
+      readyUrl = `${url}/readyz`;
+    } else {
+      const healthPort = Number(replicaEnv.HEALTH_PORT ?? (await freePort()));
+      replicaEnv.HEALTH_PORT = String(healthPort);
+      url = `http://127.0.0.1:${healthPort}`;
+      readyUrl = `${url}/readyz`;
+    }
+    const child = spawnService(name, replicaEnv);
+    const replica = {
+      name,
+      process: child,
+      pid: child.pid,
+      /** The gateway's HTTP base URL, or the probe server's (/healthz, /readyz, /metrics) of another service. */
+      url,
+      ready: (timeoutMs = 30_000) => waitForReady(readyUrl, timeoutMs),
+      stop: (signal = 'SIGTERM', killAfterMs = 10_000) => stopChild(child, signal, killAfterMs),
+    };
+    replicas.add(replica);
+    return replica;
+  };
 
   for (const name of SERVICES) startService(name);
   try {
@@ -131,6 +164,7 @@ export async function startPlatform(options = {}) {
   } catch (error) {
     const tails = [...processes].map(([name, child]) => `${name}: ${child.stderrTail ?? ''}`).join('\n');
     await Promise.all(SERVICES.map((name) => stopService(name)));
+    await Promise.all([...replicas].map((replica) => replica.stop()));
     for (const server of owned) await server.stop();
     throw new Error(`${error.message}\n${tails}`);
   }
@@ -143,12 +177,37 @@ export async function startPlatform(options = {}) {
     processes,
     startService,
     stopService,
+    startReplica,
     waitForReady: (timeoutMs = 30_000) => waitForReady(`${publicUrl}/readyz`, timeoutMs),
     async stop() {
-      await Promise.all(SERVICES.map((name) => stopService(name)));
+      await Promise.all([...SERVICES.map((name) => stopService(name)), ...[...replicas].map((replica) => replica.stop())]);
       for (const server of owned) await server.stop();
     },
   };
+}
+
+/**
+ * Sends `signal` and waits for the exit; SIGKILL after `killAfterMs`. Resolves with how it ended:
+ * `{ code, signal, elapsedMs, killed }` (`killed`: it needed the SIGKILL).
+ */
+function stopChild(child, signal, killAfterMs) {
+  return new Promise((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      return resolve({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null, elapsedMs: 0, killed: false });
+    }
+    const started = Date.now();
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, killAfterMs);
+    timer.unref();
+    child.once('exit', (code, exitSignal) => {
+      clearTimeout(timer);
+      resolve({ code, signal: exitSignal, elapsedMs: Date.now() - started, killed: killed || (exitSignal === 'SIGKILL' && signal !== 'SIGKILL') });
+    });
+    child.kill(signal);
+  });
 }
 
 function prefixLines(name, chunk) {

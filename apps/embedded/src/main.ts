@@ -1,11 +1,14 @@
 import 'reflect-metadata';
 import { parseEnv } from '@latchkey/config';
+import { initMetrics } from '@latchkey/messaging';
 import { bootOrExit } from '@latchkey/runtime';
 import { startEmbeddedPlatform } from './embedded-platform.js';
 import { EmbeddedEnv } from './embedded.env.js';
 
 bootOrExit(async () => {
   const env = parseEnv(EmbeddedEnv);
+  // Before the HTTP app names the process `gateway`: here every service runs in this one process.
+  initMetrics('embedded');
   const platform = await startEmbeddedPlatform({
     dataDir: env.LATCHKEY_DATA_DIR,
     tenants: env.TENANTS_FILE,

@@ -33,7 +33,9 @@ bootOrExit(async () => {
     ...(offsetMs !== 0 ? { clock: () => Date.now() + offsetMs } : {}),
   });
   const app = await createHttpApp(module, logLevelsUpTo(context.logLevel), { trustedProxies: context.env.TRUSTED_PROXIES });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // On SIGTERM Fastify stops accepting connections and answers the requests in flight before the NATS
+  // client closes; then the process exits with 0 (a clean exit, not the re-raised signal).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(context.env.PORT, context.env.HOST);
   process.stdout.write(`gateway listening on http://${context.env.HOST}:${context.env.PORT} (public URL ${context.env.PUBLIC_URL})\n`);
 });

@@ -1,7 +1,8 @@
+import { initMetrics, METRICS_CONTENT_TYPE, metricsText, recordHttpRequest } from '@latchkey/messaging';
 import type { DynamicModule, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { honourRouteBodyLimits, registerApiBodyParsers } from './http/api-bodies.js';
 import { registerFormParser } from './http/form-body.js';
 import { sendError } from './http/http-errors.js';
@@ -22,6 +23,8 @@ export interface HttpAppOptions {
    * header sent by any other peer is ignored; none (the default): the peer's own address, always.
    */
   trustedProxies?: readonly string[];
+  /** The `service` label of the process's metrics (default `gateway`; the first process-wide name wins). */
+  metricsService?: string;
 }
 
 export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[], options: HttpAppOptions = {}): Promise<NestFastifyApplication> {
@@ -43,5 +46,24 @@ export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]
   registerFormParser(fastify);
   registerApiBodyParsers(fastify);
   honourRouteBodyLimits(fastify);
+  registerMetrics(fastify, options.metricsService ?? 'gateway');
   return app;
+}
+
+/**
+ * Request metrics (latchkey_http_*) by method, route pattern and status: `routeOptions.url` is the
+ * pattern (`/t/:tenant/oauth2/token`), never the URL, so no id or token reaches a label; requests no
+ * route matched count as `unmatched`. GET /metrics serves the exposition text on the gateway's port:
+ * an operator keeps it off the public ingress (docs/operations/kubernetes.md).
+ */
+function registerMetrics(fastify: FastifyInstance, service: string): void {
+  initMetrics(service);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    recordHttpRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  fastify.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', METRICS_CONTENT_TYPE).header('cache-control', 'no-store');
+    return metricsText();
+  });
 }

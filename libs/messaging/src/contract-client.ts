@@ -2,6 +2,7 @@ import { ContractError, ErrorEnvelope, type EventContract, type PayloadOf, type 
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { describeIssues } from './handles.decorator.js';
+import { recordClientRequest } from './metrics.js';
 
 export interface ContractClientOptions {
   /** How long a request may wait for its reply before the caller gets `unavailable`. */
@@ -32,12 +33,16 @@ export class ContractClient {
     try {
       raw = await firstValueFrom(this.proxy.send(contract.subject, payload).pipe(timeout(options.timeoutMs ?? this.options.requestTimeoutMs)));
     } catch (error) {
-      throw toContractError(error, contract.subject);
+      const failure = toContractError(error, contract.subject);
+      recordClientRequest(contract.subject, failure.code);
+      throw failure;
     }
     const reply = contract.reply.safeParse(raw);
     if (!reply.success) {
+      recordClientRequest(contract.subject, 'internal');
       throw new ContractError('internal', `malformed reply on ${contract.subject}`);
     }
+    recordClientRequest(contract.subject, 'ok');
     return reply.data as ReplyOf<C>;
   }
 

@@ -2,6 +2,7 @@ import { ContractError, type EventContract, type ParsedRequestOf, type PayloadOf
 import { Logger } from '@nestjs/common';
 import { EventPattern, MessagePattern, RpcException } from '@nestjs/microservices';
 import type { z } from 'zod';
+import { handlerMetrics } from './metrics.js';
 
 const logger = new Logger('Handles');
 
@@ -13,16 +14,22 @@ const logger = new Logger('Handles');
 export function Handles<C extends RequestContract>(contract: C) {
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
     const original = descriptor.value as (request: ParsedRequestOf<C>) => Promise<ReplyOf<C>> | ReplyOf<C>;
+    const metrics = handlerMetrics(contract.subject);
     const wrapped = async function (this: unknown, raw: unknown): Promise<ReplyOf<C>> {
+      const started = performance.now();
       const parsed = contract.request.safeParse(raw);
       if (!parsed.success) {
+        metrics.record('invalid_request', (performance.now() - started) / 1000);
         throw new RpcException(new ContractError('invalid_request', describeIssues(parsed.error), { subject: contract.subject }).toEnvelope());
       }
       try {
-        const reply = await original.call(this, parsed.data as ParsedRequestOf<C>);
-        return contract.reply.parse(reply) as ReplyOf<C>;
+        const reply = contract.reply.parse(await original.call(this, parsed.data as ParsedRequestOf<C>)) as ReplyOf<C>;
+        metrics.record('ok', (performance.now() - started) / 1000);
+        return reply;
       } catch (error) {
-        throw new RpcException(toEnvelope(error, contract.subject));
+        const envelope = toEnvelope(error, contract.subject);
+        metrics.record(envelope.code, (performance.now() - started) / 1000);
+        throw new RpcException(envelope);
       }
     };
     Object.defineProperty(wrapped, 'name', { value: String(key) });

@@ -7,6 +7,7 @@ export * from './messaging.module.js';
 export * from './service-health.js';
 export * from './service-runtime.js';
 export * from './health.handler.js';
+export * from './metrics.js';
 export * from './nats-subject-server.js';
 export * from './event-stream.js';
 export { DEFAULT_REDELIVERY, EVENTS_SUBJECTS, type RedeliveryPolicy } from './event-delivery.js';

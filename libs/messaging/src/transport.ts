@@ -88,7 +88,9 @@ export function createClientProxy(transport: TransportConfig, requestTimeoutMs: 
 /** The options a service boots its microservice with; `queue` makes replicas share the work. */
 export function microserviceOptions(transport: TransportConfig, queue: string): MicroserviceOptions {
   if (transport.kind === 'in-process') return { strategy: new InProcessServer(transport.broker) } satisfies { strategy: CustomTransportStrategy };
-  const options = { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 2000 };
+  // gracePeriod: the longest a stopping replica waits for its in-flight requests after draining its
+  // subscriptions (NatsSubjectServer.drainRequests); it returns as soon as the last one is answered.
+  const options = { servers: transport.servers, queue, name: transport.name, ...NATS_CONNECTION, gracefulShutdown: true, gracePeriod: 10_000 };
   return { strategy: new NatsSubjectServer(options as ConstructorParameters<typeof NatsSubjectServer>[0]) };
 }
 

@@ -18,6 +18,13 @@ interface PrismaLike {
   $disconnect(): Promise<void>;
 }
 
+const open = new Set<{ name: string; pool: pg.Pool }>();
+
+/** The pools of the databases open in this process, by application name (read by the pool metrics). */
+export function openDatabasePools(): Iterable<{ name: string; pool: pg.Pool }> {
+  return open;
+}
+
 /**
  * A service's own database: its generated Prisma client over its pool. Closed by Nest at shutdown
  * (the hook is found on the provider instance).
@@ -25,10 +32,13 @@ interface PrismaLike {
 export class ServiceDatabase<P extends PrismaLike> {
   readonly prisma: P;
   private readonly handle: DatabaseHandle;
+  private readonly entry: { name: string; pool: pg.Pool };
 
   constructor(config: DatabaseConfig, applicationName: string, createClient: (options: PrismaClientOptions) => P) {
     this.handle = openDatabase(config, applicationName);
     this.prisma = createClient({ adapter: this.handle.adapter, transactionOptions: TRANSACTION_OPTIONS });
+    this.entry = { name: applicationName, pool: this.handle.pool };
+    open.add(this.entry);
   }
 
   /** The pool under the Prisma client, for what Prisma does not do (e.g. `PgOutboxStore`'s advisory locks). */
@@ -45,6 +55,7 @@ export class ServiceDatabase<P extends PrismaLike> {
   }
 
   async close(): Promise<void> {
+    open.delete(this.entry);
     await this.prisma.$disconnect();
     await this.handle.close();
   }

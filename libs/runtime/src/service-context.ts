@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import { CommonEnv, ConfigError, DatabaseServiceEnv, loadTenantsFile, parseEnv, type TenantsFile } from '@latchkey/config';
-import { type MessagingOptions, type TransportConfig, useNatsCredentials } from '@latchkey/messaging';
-import { type DatabaseConfig, requiredMigrationOf, waitForSchema } from '@latchkey/persistence';
+import { type MessagingOptions, registerPoolMetrics, type TransportConfig, useNatsCredentials } from '@latchkey/messaging';
+import { type DatabaseConfig, openDatabasePools, requiredMigrationOf, waitForSchema } from '@latchkey/persistence';
 import { Logger, type LogLevel } from '@nestjs/common';
 import type { z } from 'zod';
 
@@ -42,6 +42,8 @@ export async function loadDatabaseServiceContext<S extends z.ZodType<z.output<ty
 ): Promise<DatabaseServiceContext<z.output<S>>> {
   const context = await loadServiceContext(name, schema);
   await waitForOwnSchema(name, context.env.DATABASE_URL, context.env.SCHEMA_WAIT_TIMEOUT_SECONDS);
+  // The pool gauges (latchkey_db_pool_*) read the service's pools at each scrape.
+  registerPoolMetrics(openDatabasePools);
   return {
     ...context,
     database: { kind: 'url', url: context.env.DATABASE_URL, poolSize: context.env.DATABASE_POOL_SIZE },

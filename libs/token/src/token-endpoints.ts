@@ -3,6 +3,7 @@ import type { ClientAuthenticator } from './clients/client-authenticator.js';
 import type { GrantHandler } from './grants/grant-handler.js';
 import type { SigningKeys } from './keys/signing-keys.js';
 import { issuerOf, type TenantDirectory } from '@latchkey/config';
+import { recordTokenIssued } from '@latchkey/messaging';
 import type { AccessTokens } from './tokens/access-tokens.js';
 import type { RefreshTokens } from './tokens/refresh-tokens.js';
 import type { Revocations } from './tokens/revocations.js';
@@ -42,7 +43,9 @@ export class TokenEndpoints {
     if (!client.grantTypes.includes(grant.grantType)) {
       throw new ContractError('unauthorized_client', `client is not allowed to use ${grant.grantType}`);
     }
-    return grant.handle({ tenant, client, parameters: request.parameters });
+    const response = await grant.handle({ tenant, client, parameters: request.parameters });
+    recordTokenIssued(grant.grantType);
+    return response;
   }
 
   /**

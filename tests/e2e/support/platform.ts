@@ -33,9 +33,35 @@ export interface Platform {
   processes: Map<string, ChildProcess>;
   /** (Re)starts a service; `extraEnv` wins over its `serviceEnv` (e.g. a restart with another clock offset). */
   startService(name: string, extraEnv?: Record<string, string>): ChildProcess;
-  stopService(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the service's process (SIGKILL after 10 s) and tells how it ended. */
+  stopService(name: string, signal?: NodeJS.Signals): Promise<StopResult>;
+  /**
+   * Runs one more process of a service, in its NATS queue group: a backend replica with its own probe
+   * server (HEALTH_PORT), a gateway replica on its own HTTP port (same PUBLIC_URL). `stop()` stops it too.
+   */
+  startReplica(name: ServiceName, extraEnv?: Record<string, string>): Promise<Replica>;
   waitForReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** How a stopped process ended; `killed`: it did not exit by itself and needed the SIGKILL. */
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  elapsedMs: number;
+  killed: boolean;
+}
+
+export interface Replica {
+  name: ServiceName;
+  process: ChildProcess;
+  pid: number | undefined;
+  /** The gateway replica's HTTP base URL; another service's probe server (/healthz, /readyz, /metrics). */
+  url: string;
+  /** Resolves once its /readyz answers 200. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Sends the signal (SIGTERM by default), waits for the exit; SIGKILL after `killAfterMs` (10 s). */
+  stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<StopResult>;
 }
 
 interface PlatformModule {
@@ -158,4 +184,4 @@ export function postForm(url: string, params: Record<string, string> | string, a
 }
 
 /** demo-service of config/tenants.dev.yaml: role admin; `access:evaluate` lets it ask the PDP through AuthZEN. */
-export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write', 'access:evaluate'] } as const;
+export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write', 'access:evaluate', 'policy:read', 'policy:write'] } as const;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { DecisionResult, ParsedDecisionInput } from '@latchkey/contracts';
+import { recordPolicyDecision } from '@latchkey/messaging';
 import type { Clock } from '../clock.js';
 import type { TenantPolicies } from '../tenants/tenant-policies.js';
 import { describeThrown } from '../wasm/compiled-policy.js';
@@ -47,6 +48,7 @@ export class DecisionPoint {
     }
     if (!result.allow) delete result.ttlSeconds;
     const latencyUs = Math.round((performance.now() - started) * 1000);
+    recordPolicyDecision(result.allow, latencyUs / 1e6);
     this.log.record(tenant, {
       decisionId: randomUUID(),
       at: now,
