@@ -45,6 +45,16 @@ async function waitForTokens(timeoutMs: number): Promise<number> {
   throw new Error(`no token within ${timeoutMs} ms; last answer ${last?.status} ${last?.text}`);
 }
 
+async function waitUntilTokenServiceIsGone(timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ready = await http(`${env.platform.url}/readyz`);
+    if ((ready.json as { checks?: { token?: { ok: boolean } } }).checks?.token?.ok === false) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the gateway still sees the token service ${timeoutMs} ms after it was killed`);
+}
+
 function expectGatewayNotRestarted() {
   const gateway = env.platform.processes.get('gateway');
   expect(gateway?.pid).toBe(gatewayPid);
@@ -102,6 +112,10 @@ describe('token service outage', () => {
   it('case=should answer 503 temporarily_unavailable within 2 s because the token service was killed (SIGKILL), and heal when it is back', async () => {
     const before = (await requestToken()).json as { access_token: string };
     await env.platform.stopService('token', 'SIGKILL');
+    // The kernel closes a killed process's connection, but nats-server may route a request that arrives
+    // in the same instant to the dead subscriber (that one request then waits out its deadline). Once the
+    // server has dropped the connection — readiness says so — every request must fail fast.
+    await waitUntilTokenServiceIsGone(10_000);
     await expectOutageAnswers();
 
     env.platform.startService('token');
