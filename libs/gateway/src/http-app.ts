@@ -1,4 +1,15 @@
-import { initMetrics, METRICS_CONTENT_TYPE, metricsText, recordHttpRequest } from '@latchkey/messaging';
+import {
+  endHttpServerSpan,
+  type HttpServerTrace,
+  initMetrics,
+  METRICS_CONTENT_TYPE,
+  metricsText,
+  recordHttpRequest,
+  shutdownTracing,
+  startHttpServerSpan,
+  tracingEnabled,
+  withTraceContext,
+} from '@latchkey/messaging';
 import type { DynamicModule, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -47,7 +58,48 @@ export async function createHttpApp(module: DynamicModule, logLevels: LogLevel[]
   registerApiBodyParsers(fastify);
   honourRouteBodyLimits(fastify);
   registerMetrics(fastify, options.metricsService ?? 'gateway');
+  registerTracing(fastify);
   return app;
+}
+
+const TRACE = Symbol('latchkey.trace');
+type TracedRequest = FastifyRequest & { [TRACE]?: HttpServerTrace };
+
+/**
+ * One SERVER span per HTTP request (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT), named by method and route
+ * pattern (never the URL), ended when the response is sent. Its context is entered at onRequest and
+ * again at preHandler: a body arrives on socket events outside the request's async context, so the
+ * controller (and the NATS requests it makes) would otherwise run without it. A client's `traceparent`
+ * becomes a link, not the parent (startHttpServerSpan). The batch is flushed when Fastify closes.
+ */
+function registerTracing(fastify: FastifyInstance): void {
+  fastify.addHook('onClose', async () => shutdownTracing());
+  if (!tracingEnabled()) return;
+  fastify.addHook('onRequest', (request: TracedRequest, _reply, done) => {
+    const incoming = request.headers.traceparent;
+    const trace = startHttpServerSpan(request.method, request.routeOptions.url ?? 'unmatched', typeof incoming === 'string' ? incoming : undefined);
+    request[TRACE] = trace;
+    withTraceContext(trace.context, done);
+  });
+  fastify.addHook('preHandler', (request: TracedRequest, _reply, done) => {
+    const trace = request[TRACE];
+    if (trace) withTraceContext(trace.context, done);
+    else done();
+  });
+  const end = (request: TracedRequest, status: number | undefined) => {
+    const trace = request[TRACE];
+    if (!trace) return;
+    request[TRACE] = undefined;
+    endHttpServerSpan(trace, status);
+  };
+  fastify.addHook('onResponse', (request: TracedRequest, reply, done) => {
+    end(request, reply.statusCode);
+    done();
+  });
+  fastify.addHook('onRequestAbort', (request: TracedRequest, done) => {
+    end(request, undefined);
+    done();
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { describeIssues } from './handles.decorator.js';
 import { recordClientRequest } from './metrics.js';
+import { inSpan, SpanKind, tracingEnabled } from './tracing.js';
 
 export interface ContractClientOptions {
   /** How long a request may wait for its reply before the caller gets `unavailable`. */
@@ -23,7 +24,13 @@ export class ContractClient {
    * `timeoutMs` overrides the default for operations that are slow by design (a password hash) and
    * must not be cut short under load; an absent service still answers "no responders" at once.
    */
-  async send<C extends RequestContract>(contract: C, request: RequestOf<C>, options: { timeoutMs?: number } = {}): Promise<ReplyOf<C>> {
+  send<C extends RequestContract>(contract: C, request: RequestOf<C>, options: { timeoutMs?: number } = {}): Promise<ReplyOf<C>> {
+    if (!tracingEnabled()) return this.request(contract, request, options);
+    // A CLIENT span per request, active while the transport publishes: its `traceparent` goes in the headers.
+    return inSpan(contract.subject, SpanKind.CLIENT, { 'messaging.system': 'nats', 'messaging.destination.name': contract.subject }, () => this.request(contract, request, options));
+  }
+
+  private async request<C extends RequestContract>(contract: C, request: RequestOf<C>, options: { timeoutMs?: number }): Promise<ReplyOf<C>> {
     const parsed = contract.request.safeParse(request);
     // A request outside the contract (e.g. a parameter longer than any valid value) is the caller's
     // `invalid_request`, as it would be on the handler's side, not an unexpected failure.

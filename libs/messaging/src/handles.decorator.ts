@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { EventPattern, MessagePattern, RpcException } from '@nestjs/microservices';
 import type { z } from 'zod';
 import { handlerMetrics } from './metrics.js';
+import { inSpan, SpanKind, tracingEnabled } from './tracing.js';
 
 const logger = new Logger('Handles');
 
@@ -15,7 +16,7 @@ export function Handles<C extends RequestContract>(contract: C) {
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
     const original = descriptor.value as (request: ParsedRequestOf<C>) => Promise<ReplyOf<C>> | ReplyOf<C>;
     const metrics = handlerMetrics(contract.subject);
-    const wrapped = async function (this: unknown, raw: unknown): Promise<ReplyOf<C>> {
+    const handle = async function (this: unknown, raw: unknown): Promise<ReplyOf<C>> {
       const started = performance.now();
       const parsed = contract.request.safeParse(raw);
       if (!parsed.success) {
@@ -31,6 +32,12 @@ export function Handles<C extends RequestContract>(contract: C) {
         metrics.record(envelope.code, (performance.now() - started) / 1000);
         throw new RpcException(envelope);
       }
+    };
+    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': contract.subject };
+    // A SERVER span per request, child of the caller's (the transport made its `traceparent` the active context).
+    const wrapped = function (this: unknown, raw: unknown): Promise<ReplyOf<C>> {
+      if (!tracingEnabled()) return handle.call(this, raw);
+      return inSpan(contract.subject, SpanKind.SERVER, attributes, () => handle.call(this, raw));
     };
     Object.defineProperty(wrapped, 'name', { value: String(key) });
     descriptor.value = wrapped;

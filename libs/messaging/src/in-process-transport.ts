@@ -1,5 +1,9 @@
 import { type CustomTransportStrategy, type MessageHandler, type ReadPacket, type WritePacket, BaseRpcContext, ClientProxy, Server } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { extractTraceContext, traceHeaders, tracingEnabled, withTraceContext } from './tracing.js';
+
+/** A request as it travels in-process: the packet and, as over NATS, its `traceparent` header (tracing on). */
+type TracedPacket = ReadPacket & { headers?: Record<string, string> };
 
 /**
  * The all-in-one process's stand-in for NATS: handlers registered by in-process servers, found by
@@ -85,13 +89,14 @@ export class InProcessClient extends ClientProxy {
     const respond = (reply: WritePacket) => {
       if (!cancelled) callback(reply);
     };
+    const traced: TracedPacket = tracingEnabled() ? { ...packet, headers: traceHeaders() } : packet;
     setImmediate(() => {
       const handler = this.broker.responderFor(packet.pattern);
       if (!handler) {
         respond({ err: { name: 'NoRespondersError', message: `no responders for ${packet.pattern}` }, isDisposed: true });
         return;
       }
-      invoke(handler, packet).then(
+      invoke(handler, traced).then(
         (response) => respond({ response: roundTrip(response), isDisposed: true }),
         (error: unknown) => respond({ err: roundTripError(error), isDisposed: true }),
       );
@@ -110,8 +115,11 @@ export class InProcessClient extends ClientProxy {
   }
 }
 
-async function invoke(handler: MessageHandler, packet: ReadPacket): Promise<unknown> {
-  const result = await handler(roundTrip(packet.data), new BaseRpcContext([packet.pattern]));
+async function invoke(handler: MessageHandler, packet: TracedPacket): Promise<unknown> {
+  const headers = packet.headers;
+  const call = () => handler(roundTrip(packet.data), new BaseRpcContext([packet.pattern]));
+  // Like NatsSubjectServer: the handler runs in the caller's trace context read from the header, not the ambient one.
+  const result = await (headers ? withTraceContext(extractTraceContext((key) => headers[key]), call) : call());
   return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
 }
 

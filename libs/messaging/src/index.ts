@@ -14,3 +14,4 @@ export { DEFAULT_REDELIVERY, EVENTS_SUBJECTS, type RedeliveryPolicy } from './ev
 export * from './jetstream-event-stream.js';
 export * from './in-process-event-stream.js';
 export * from './outbox-relay.js';
+export * from './tracing.js';

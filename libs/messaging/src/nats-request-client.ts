@@ -1,4 +1,6 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { ClientNats, type NatsOptions, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { traceHeaders, tracingEnabled } from './tracing.js';
 
 type NatsConnectionLike = {
   request(subject: string, data: unknown, options: { timeout: number; headers?: unknown }): Promise<unknown>;
@@ -28,7 +30,7 @@ export class NatsRequestClient extends ClientNats {
         if (!cancelled) callback(reply);
       });
       connection
-        .request(subject, serialized.data, { timeout: this.requestTimeoutMs, headers: this.mergeHeaders(serialized.headers as never) })
+        .request(subject, serialized.data, { timeout: this.requestTimeoutMs, headers: this.headersFor(serialized.headers) })
         .then(
           (message) => onReply(undefined as never, message as never),
           (error: unknown) => {
@@ -41,5 +43,16 @@ export class NatsRequestClient extends ClientNats {
     return () => {
       cancelled = true;
     };
+  }
+
+  /** The packet's headers, plus the active span's `traceparent` (ContractClient's CLIENT span) when tracing is on. */
+  private headersFor(packetHeaders: unknown): MsgHdrs | undefined {
+    const merged = this.mergeHeaders(packetHeaders as never) as MsgHdrs | undefined;
+    if (!tracingEnabled()) return merged;
+    const trace = Object.entries(traceHeaders());
+    if (!trace.length) return merged;
+    const result = merged ?? natsHeaders();
+    for (const [key, value] of trace) result.set(key, value);
+    return result;
   }
 }

@@ -1,4 +1,5 @@
 import { ServerNats } from '@nestjs/microservices';
+import { extractTraceContext, tracingEnabled, withTraceContext } from './tracing.js';
 
 interface DrainableSubscription {
   drain(): Promise<void>;
@@ -44,7 +45,11 @@ export class NatsSubjectServer extends ServerNats {
   override async handleMessage(...args: Parameters<ServerNats['handleMessage']>): Promise<unknown> {
     this.inFlight++;
     try {
-      return (await super.handleMessage(...args)) as unknown;
+      if (!tracingEnabled()) return (await super.handleMessage(...args)) as unknown;
+      // The caller's `traceparent` (NATS headers) becomes the active context: the handler's SERVER span is its child.
+      const headers = (args[1] as { headers?: { get(key: string): string } } | undefined)?.headers;
+      const parent = extractTraceContext((key) => headers?.get(key) || undefined);
+      return (await withTraceContext(parent, () => super.handleMessage(...args))) as unknown;
     } finally {
       if (--this.inFlight === 0) this.whenIdle?.();
     }

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { initMetrics, METRICS_CONTENT_TYPE, metricsText, setNatsConnected } from './metrics.js';
 import { NatsSubjectServer } from './nats-subject-server.js';
+import { shutdownTracing } from './tracing.js';
 import { SERVICE_HEALTH, type ServiceHealth } from './service-health.js';
 import { microserviceOptions, type TransportConfig } from './transport.js';
 
@@ -61,6 +62,8 @@ export async function runService(boot: ServiceBoot): Promise<INestMicroservice> 
         await new Promise((resolve) => probes.close(resolve));
       }
       logger.log('stopped');
+      // The spans of the last requests are still batched: export them before exiting.
+      await shutdownTracing();
       process.exit(code);
     })();
   };

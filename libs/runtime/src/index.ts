@@ -1,1 +1,2 @@
 export * from './service-context.js';
+export * from './trace-logger.js';

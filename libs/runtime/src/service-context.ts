@@ -1,9 +1,10 @@
 import v8 from 'node:v8';
 import { CommonEnv, ConfigError, DatabaseServiceEnv, loadTenantsFile, parseEnv, type TenantsFile } from '@latchkey/config';
-import { type MessagingOptions, registerPoolMetrics, type TransportConfig, useNatsCredentials } from '@latchkey/messaging';
+import { initTracing, type MessagingOptions, registerPoolMetrics, type TransportConfig, useNatsCredentials } from '@latchkey/messaging';
 import { type DatabaseConfig, openDatabasePools, requiredMigrationOf, waitForSchema } from '@latchkey/persistence';
 import { Logger, type LogLevel } from '@nestjs/common';
 import type { z } from 'zod';
+import { TraceConsoleLogger } from './trace-logger.js';
 
 /** What every distributed service boots with, read from the environment once. */
 export interface ServiceContext<E> {
@@ -21,6 +22,9 @@ export interface DatabaseServiceContext<E> extends ServiceContext<E> {
 
 export async function loadServiceContext<S extends z.ZodType<z.output<typeof CommonEnv>>>(name: string, schema: S = CommonEnv as unknown as S): Promise<ServiceContext<z.output<S>>> {
   const env: z.output<S> = parseEnv(schema);
+  // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; log lines then end with the active trace id (the
+  // levels Nest is given at boot still apply to this logger).
+  if (initTracing(name)) Logger.overrideLogger(new TraceConsoleLogger());
   try {
     useNatsCredentials({ credsFile: env.NATS_CREDS_FILE, token: env.NATS_TOKEN });
   } catch (error) {
