@@ -77,6 +77,8 @@ export const CommonEnv = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'log', 'debug', 'trace', 'verbose'])
     .default('log')
     .transform((level) => (level === 'info' ? 'log' : level === 'trace' ? 'verbose' : level)),
+  /** `json`: one JSON object per line (log collectors; the chart sets it), with `trace_id` when tracing; `text` for people. */
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 
 /** Variables of a service that owns a database schema. */

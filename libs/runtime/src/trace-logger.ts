@@ -21,4 +21,18 @@ export class TraceConsoleLogger extends ConsoleLogger {
     if (!traceId) return line;
     return line.endsWith('\n') ? `${line.slice(0, -1)} trace_id=${traceId}\n` : `${line} trace_id=${traceId}`;
   }
+
+  /** JSON lines (`LOG_FORMAT=json`): the same object Nest writes, plus `service` and `trace_id`. */
+  protected override getJsonLogObject(message: unknown, options: Parameters<ConsoleLogger['getJsonLogObject']>[1]) {
+    const entry = super.getJsonLogObject(message, options);
+    const traceId = activeTraceId();
+    return { ...entry, ...(this.service ? { service: this.service } : {}), ...(traceId ? { trace_id: traceId } : {}) };
+  }
+
+  constructor(
+    private readonly service?: string,
+    options: { json?: boolean } = {},
+  ) {
+    super(options.json ? { json: true } : {});
+  }
 }
