@@ -48,7 +48,7 @@ const listContains = (property, values) => ({ required: [property], properties: 
  * (`json`, merged into its generated schema), and what it cannot (`atStart`: checked by the services
  * when they load the tenants file).
  */
-function refinements({ ClientConfig, UserConfig, PolicyData, ClientJwks, PRIVATE_JWK_MEMBERS }) {
+function refinements({ TenantConfig, ClientConfig, UserConfig, PolicyData, ClientJwks, PRIVATE_JWK_MEMBERS }) {
   const secretMethods = ['client_secret_basic', 'client_secret_post'];
   const redirectUri = ClientConfig.shape.redirectUris._zod.def.innerType._zod.def.element;
   return [
@@ -69,6 +69,12 @@ function refinements({ ClientConfig, UserConfig, PolicyData, ClientJwks, PRIVATE
     },
     // RFC 6749 §3.1.2: no fragment in a redirect URI
     { schema: redirectUri, json: { pattern: '^[^#]*$' } },
+    // an issuer override: http(s), no query, fragment or credentials, path /t/<the tenant id>
+    {
+      schema: TenantConfig.shape.issuer._zod.def.innerType,
+      json: { pattern: '^https?://[^/?#@]+/t/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$' },
+      atStart: ["an issuer's path is /t/<its tenant's id>"],
+    },
     // give at most one of password, passwordFromEnv
     { schema: UserConfig, json: { not: { required: ['password', 'passwordFromEnv'] } } },
     // the top-level key "latchkey" is reserved

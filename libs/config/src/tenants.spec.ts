@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, parseEnv, TokenServiceEnv } from './index.js';
-import { parseTenants } from './tenants.js';
+import { issuerOf, parseTenants } from './tenants.js';
 
 describe('tenants file', () => {
   it('accepts the development file and fills defaults', () => {
@@ -21,6 +21,23 @@ describe('tenants file', () => {
     expect(sensor.jwks!.keys[0]).not.toHaveProperty('d');
     expect(demo.users.map((user) => user.username)).toEqual(['adam', 'bianca']);
     expect(demo.devices[0]).toMatchObject({ serial: 'lock-1', type: 'bike-lock', owner: 'adam' });
+  });
+
+  it('case=should give a tenant its own issuer when the file overrides it, and the default otherwise', () => {
+    parseTenants('tenants: [{ id: acme, issuer: "https://auth.acme.example/t/acme" }, { id: other }]');
+    expect(issuerOf('https://latchkey.example', 'acme')).toBe('https://auth.acme.example/t/acme');
+    expect(issuerOf('https://latchkey.example', 'other')).toBe('https://latchkey.example/t/other');
+    // A later file without the override (a reload) takes it away again.
+    parseTenants('tenants: [{ id: acme }]');
+    expect(issuerOf('https://latchkey.example', 'acme')).toBe('https://latchkey.example/t/acme');
+  });
+
+  it.each([
+    ['an issuer whose path is not the tenant\'s', 'tenants: [{ id: acme, issuer: "https://auth.acme.example/acme" }]', /issuer's path must be \/t\/acme/],
+    ['an issuer with a query', 'tenants: [{ id: acme, issuer: "https://auth.acme.example/t/acme?x=1" }]', /no query, fragment or credentials/],
+    ['an issuer that is not http(s)', 'tenants: [{ id: acme, issuer: "ftp://auth.acme.example/t/acme" }]', /tenants\.0\.issuer/],
+  ])('case=should refuse %s', (_name, yaml, message) => {
+    expect(() => parseTenants(yaml)).toThrow(message);
   });
 
   it.each([

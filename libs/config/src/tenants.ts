@@ -9,6 +9,16 @@ const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variab
 /** Algorithms a client may register for its ID tokens; each needs a tenant signing key of its own. */
 export const ID_TOKEN_SIGNING_ALGS = ['ES256', 'RS256'] as const;
 
+/**
+ * A token-bucket limit on token requests (issue #7): `burst` at once, refilled at `tokenRequestsPerSecond`.
+ * Enforced by each gateway replica on its own, so the effective limit is this times the replicas.
+ */
+export const RateLimitConfig = z.strictObject({
+  tokenRequestsPerSecond: z.number().min(1).max(100_000),
+  burst: z.number().int().min(1).max(1_000_000),
+});
+export type RateLimitConfig = z.output<typeof RateLimitConfig>;
+
 export const ClientConfig = z
   .strictObject({
     clientId: ClientId,
@@ -34,6 +44,8 @@ export const ClientConfig = z
     jwks: ClientJwks.optional(),
     /** Policy roles of the client itself (client credentials), e.g. `admin` for a back-office service. */
     roles: z.array(z.string().min(1).max(100)).default([]),
+    /** This client's token-endpoint rate limit, instead of the tenant's `rateLimits` (issue #7). */
+    rateLimit: RateLimitConfig.optional(),
   })
   .refine((c) => [c.secret, c.secretFromEnv, c.secretHash].filter((v) => v !== undefined).length <= 1, {
     message: 'give at most one of secret, secretFromEnv, secretHash',
@@ -121,6 +133,17 @@ export type TenantPolicyConfig = z.output<typeof TenantPolicyConfig>;
 export const TenantConfig = z.strictObject({
   id: TenantId,
   displayName: z.string().min(1).max(200).optional(),
+  /**
+   * The tenant's issuer when it is not `${PUBLIC_URL}/t/<id>`: a custom domain that reaches the same
+   * gateway (e.g. `https://auth.acme.example/t/acme`). Its path must be `/t/<id>` (the gateway's routes).
+   */
+  issuer: z
+    .url({ protocol: /^https?$/ })
+    .refine((issuer) => {
+      const url = new URL(issuer);
+      return !url.search && !url.hash && !url.username && !url.password;
+    }, 'an issuer has no query, fragment or credentials')
+    .optional(),
   accessTokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
   signingAlg: z.enum(['ES256']).default('ES256'),
   clients: z.array(ClientConfig).default([]),
@@ -129,6 +152,8 @@ export const TenantConfig = z.strictObject({
   delegation: DelegationConfig.default({ accountScopes: [], maxGrantSeconds: 365 * 86_400, tokenTtlSeconds: 300 }),
   devices: z.array(DeviceConfig).default([]),
   policy: TenantPolicyConfig.optional(),
+  /** Token-endpoint rate limit per client id, per gateway replica (issue #7); none when absent. */
+  rateLimits: RateLimitConfig.optional(),
 });
 export type TenantConfig = z.output<typeof TenantConfig>;
 
@@ -138,6 +163,9 @@ export const TenantsFile = z
     const seen = new Set<string>();
     file.tenants.forEach((tenant, index) => {
       if (seen.has(tenant.id)) ctx.addIssue({ code: 'custom', path: ['tenants', index, 'id'], message: `duplicate tenant ${tenant.id}` });
+      if (tenant.issuer !== undefined && new URL(tenant.issuer).pathname !== `/t/${tenant.id}`) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', index, 'issuer'], message: `the issuer's path must be /t/${tenant.id} (the gateway's routes)` });
+      }
       seen.add(tenant.id);
       for (const [field, key] of [['clients', 'clientId'], ['users', 'username'], ['deviceTypes', 'type'], ['devices', 'serial']] as const) {
         const names = tenant[field].map((entry) => (entry as unknown as Record<string, string>)[key]);
@@ -160,6 +188,7 @@ export function parseTenants(text: string, source = 'tenants file'): TenantsFile
     const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
   }
+  registerIssuers(result.data);
   return result.data;
 }
 
@@ -183,6 +212,20 @@ export function resolveFromEnv(inline: string | undefined, envName: string | und
 }
 
 /** The issuer of a tenant (ARCHITECTURE: issuer per tenant). */
+/**
+ * Issuer overrides of the tenants file this process loaded (`tenants[].issuer`). Every service reads
+ * the same file at boot, so they all agree on a tenant's issuer without passing it through every call.
+ */
+const ISSUER_OVERRIDES = new Map<string, string>();
+
+function registerIssuers(file: TenantsFile): void {
+  for (const tenant of file.tenants) {
+    if (tenant.issuer) ISSUER_OVERRIDES.set(tenant.id, tenant.issuer);
+    else ISSUER_OVERRIDES.delete(tenant.id);
+  }
+}
+
+/** The tenant's issuer: its override from the tenants file, else `${publicUrl}/t/${tenant}`. */
 export function issuerOf(publicUrl: string, tenant: string): string {
-  return `${publicUrl}/t/${tenant}`;
+  return ISSUER_OVERRIDES.get(tenant) ?? `${publicUrl}/t/${tenant}`;
 }

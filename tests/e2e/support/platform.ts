@@ -99,7 +99,7 @@ function requiredEnv(name: string): string {
  * A database and a nats-server of its own, and the six services on them; `close()` stops everything
  * and drops the database. NATS is per file: two platforms on one server would answer each other.
  */
-export async function startE2eEnvironment(options: { tenantsFile?: string; serviceEnv?: ServiceEnv } = {}): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(options: { tenantsFile?: string; serviceEnv?: ServiceEnv; port?: number } = {}): Promise<E2eEnvironment> {
   const adminUrl = requiredEnv('LATCHKEY_TEST_DATABASE_URL');
   const database = await createDatabase(adminUrl);
   let nats: Awaited<ReturnType<LocalInfraModule['startNats']>> | undefined;
@@ -112,6 +112,7 @@ export async function startE2eEnvironment(options: { tenantsFile?: string; servi
       log: 'ignore',
       ...(options.tenantsFile ? { tenantsFile: options.tenantsFile } : {}),
       ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
+      ...(options.port ? { port: options.port } : {}),
     });
   } catch (error) {
     await nats?.stop();

@@ -1,3 +1,4 @@
+import { issuerOf } from '@latchkey/config';
 import type { TenantDirectory } from '@latchkey/config';
 import { type Actor, type ClaimCodeView, ContractError, type DeviceView } from '@latchkey/contracts';
 import type { Clock } from '../clock.js';
@@ -46,7 +47,7 @@ export class ClaimCodes {
     const code = formatClaimCode(canonical);
     return {
       row: { tenant, deviceId, codeHash: claimCodeHash(canonical), expiresAt, createdAt: new Date(now) },
-      view: { code, expiresAt: expiresAt.toISOString(), qrPayload: `${this.publicUrl}/t/${encodeURIComponent(tenant)}/claim?code=${code}` },
+      view: { code, expiresAt: expiresAt.toISOString(), qrPayload: `${issuerOf(this.publicUrl, tenant)}/claim?code=${code}` },
     };
   }
 

@@ -84,3 +84,14 @@ describe('sendError', () => {
     expect(other.state.body).not.toHaveProperty('details');
   });
 });
+
+describe('sendError: rate limits', () => {
+  it('answers a 429 on the token endpoint as temporarily_unavailable with Retry-After', () => {
+    const { reply, state } = fakeReply();
+    sendError(request('/t/demo/oauth2/token'), reply, new HttpFailure(429, 'rate_limited', 'too many token requests; retry after 2 s', { headers: { 'retry-after': '2' } }));
+    expect(state.status).toBe(429);
+    expect(state.headers['retry-after']).toBe('2');
+    expect(state.headers['cache-control']).toBe('no-store');
+    expect(state.body).toEqual({ error: 'temporarily_unavailable', error_description: 'too many token requests; retry after 2 s' });
+  });
+});

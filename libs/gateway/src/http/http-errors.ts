@@ -104,6 +104,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const path = request.url.split('?')[0] ?? '';
   if (OAUTH_PATH.test(path) && status !== 404) {
     if (status === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: UNAVAILABLE });
+    if (status === 429) {
+      // RFC 6749 §5.2 has no rate-limit error; temporarily_unavailable (§4.1.2.1) with Retry-After is the usual answer.
+      const retryAfter = error instanceof HttpFailure ? error.extras.headers?.['retry-after'] : undefined;
+      return reply.code(429).header('retry-after', retryAfter ?? '1').send({ error: 'temporarily_unavailable', error_description: message });
+    }
     if (status >= 500) return reply.code(500).send({ error: 'server_error', error_description: 'internal error' });
     const oauthCode = OAUTH_STATUS[code] !== undefined ? code : 'invalid_request';
     if (oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="latchkey", charset="UTF-8"');

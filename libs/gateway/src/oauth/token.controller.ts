@@ -4,12 +4,16 @@ import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Res } from '@
 import type { FastifyReply } from 'fastify';
 import { formParams } from '../http/form-body.js';
 import { HttpFailure } from '../http/http-errors.js';
+import { claimedClientId, TokenRateLimiter } from '../rate-limit/token-rate-limit.js';
 import { GatewayTenants } from '../tenants.js';
 import { extractClientAuthentication } from './client-auth.js';
 
 /** The token, introspection and revocation endpoints: parse the form, ask the token service. */
 @Controller('t/:tenant/oauth2')
 export class TokenController {
+  /** The tenants' `rateLimits` (issue #7), per gateway replica: a controller is a singleton. */
+  private readonly rateLimiter = new TokenRateLimiter();
+
   constructor(
     @Inject(GatewayTenants) private readonly tenants: GatewayTenants,
     @Inject(ContractClient) private readonly messaging: ContractClient,
@@ -20,7 +24,10 @@ export class TokenController {
   @HttpCode(200)
   async token(@Param('tenant') tenant: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     this.tenants.issuer(tenant);
-    const { client, rest } = extractClientAuthentication(authorization, formParams(body));
+    const params = formParams(body);
+    // Before anything else is looked at, so that even malformed requests count.
+    this.rateLimiter.check(this.tenants.get(tenant), claimedClientId(authorization, params));
+    const { client, rest } = extractClientAuthentication(authorization, params);
     const { grant_type: grantType, ...parameters } = rest;
     if (!grantType) throw new HttpFailure(400, 'invalid_request', 'grant_type is required');
     const response = await this.messaging.send(IssueToken, { tenant, grantType, client, parameters });
