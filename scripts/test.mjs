@@ -3,7 +3,7 @@
 // every jest test. Extra arguments go to jest (e.g. `npm test -- libs/token`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureChromium, ensureNats, ensurePostgres } from '../tools/infra/ensure-tools.mjs';
+import { ensureChromium, ensureHelm, ensureKubernetesValidate, ensureNats, ensurePostgres } from '../tools/infra/ensure-tools.mjs';
 import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
 import { setup } from './setup.mjs';
 
@@ -12,6 +12,9 @@ try {
   ensurePostgres();
   ensureNats();
   ensureChromium();
+  // The chart tests (tests/k8s) render with helm and validate offline with kubernetes-validate.
+  ensureHelm();
+  ensureKubernetesValidate();
 } catch (error) {
   console.error(`[test] ${error.message}`);
   process.exit(1);

@@ -8,9 +8,9 @@ import { ConfigError, parseTenants } from '@latchkey/config';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 
 /**
- * The Helm chart (k8s/helm/latchkey), rendered with helm itself: what reaches the cluster. helm is found
- * or built by tools/infra/ensure-tools.mjs (`go install`); only when that is impossible are these tests
- * skipped, with the reason printed.
+ * The Helm chart (k8s/helm/latchkey), rendered with helm itself: what reaches the cluster. helm and
+ * kubernetes-validate are found or installed by tools/infra/ensure-tools.mjs (`npm test` does it before
+ * jest); without them these tests fail, they are never skipped.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHART = join(ROOT, 'k8s', 'helm', 'latchkey');
@@ -27,17 +27,7 @@ interface ToolsModule {
 }
 const tools = (await import(pathToFileURL(join(ROOT, 'tools', 'infra', 'ensure-tools.mjs')).href)) as ToolsModule;
 
-function tryTool(ensure: () => { path: string }, name: string): string | undefined {
-  try {
-    return ensure().path;
-  } catch (error) {
-    process.stderr.write(`\n[tests/k8s] SKIPPED (${name} is missing and cannot be installed here): ${(error as Error).message}\n`);
-    return undefined;
-  }
-}
-
-const helm = tryTool(() => tools.ensureHelm(), 'helm');
-const withHelm = helm ? describe : describe.skip;
+const helm = tools.ensureHelm().path;
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -48,7 +38,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'latchkey-chart-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function helmTemplate(valuesFiles: string[], extraArgs: string[] = []): string {
-  return execFileSync(helm as string, ['template', 'latchkey', CHART, '--namespace', 'latchkey', ...valuesFiles.flatMap((file) => ['-f', file]), ...extraArgs], {
+  return execFileSync(helm, ['template', 'latchkey', CHART, '--namespace', 'latchkey', ...valuesFiles.flatMap((file) => ['-f', file]), ...extraArgs], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,8 +72,8 @@ const envOf = (container: K8sObject) => new Map<string, K8sObject>((container.en
 
 // ---------------------------------------------------------------------------------------------------
 
-withHelm('Helm chart, rendered with two tenants', () => {
-  const objects = helm ? render([TWO_TENANTS]) : [];
+describe('Helm chart, rendered with two tenants', () => {
+  const objects = render([TWO_TENANTS]);
   const deployments = byComponent(objects, 'Deployment');
 
   it('case=should render the tenants into the ConfigMap the services read, valid for the services own parser', () => {
@@ -242,8 +232,8 @@ withHelm('Helm chart, rendered with two tenants', () => {
   });
 });
 
-withHelm('Helm chart, every option on', () => {
-  const objects = helm ? render([ALL_FEATURES]) : [];
+describe('Helm chart, every option on', () => {
+  const objects = render([ALL_FEATURES]);
   const deployments = byComponent(objects, 'Deployment');
 
   it('case=should expose the gateway through an Ingress with TLS and trust its controller for X-Forwarded-*', () => {
@@ -293,7 +283,7 @@ withHelm('Helm chart, every option on', () => {
   });
 });
 
-withHelm('values.schema.json: the services zod schema at helm install time', () => {
+describe('values.schema.json: the services zod schema at helm install time', () => {
   // Each tenant is given to the services' parser AND to helm: both must agree.
   const cases: [string, unknown, boolean][] = [
     ['a valid tenant with an OAuth web client', { id: 'web', clients: [{ clientId: 'web', tokenEndpointAuthMethods: ['none'], grantTypes: ['authorization_code'], redirectUris: ['https://app.example.com/cb'] }] }, true],
@@ -331,10 +321,9 @@ withHelm('values.schema.json: the services zod schema at helm install time', () 
   });
 });
 
-withHelm('offline validation against the Kubernetes OpenAPI schemas', () => {
+describe('offline validation against the Kubernetes OpenAPI schemas', () => {
   it('case=should validate every rendered object (kubernetes-validate --strict, Kubernetes 1.29 and 1.37)', () => {
-    const validate = tryTool(() => tools.ensureKubernetesValidate(), 'kubernetes-validate');
-    if (!validate) return;
+    const validate = tools.ensureKubernetesValidate().path;
     const files = [TWO_TENANTS, ALL_FEATURES].map((values, index) => {
       const file = join(scratch, `rendered-${index}.yaml`);
       writeFileSync(file, helmTemplate([values]));
@@ -354,7 +343,7 @@ describe('k8s/base (plain manifests)', () => {
 
 describe('docker-compose.yml in step with the chart', () => {
   const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as K8sObject;
-  const objects = helm ? render([TWO_TENANTS]) : [];
+  const objects = render([TWO_TENANTS]);
 
   it('case=should run the same six services from the same image with the same commands, read-only and with health checks', () => {
     for (const name of SERVICES) {
@@ -368,7 +357,7 @@ describe('docker-compose.yml in step with the chart', () => {
     expect(compose.services.nats.command).toContain('-js');
   });
 
-  (helm ? it : it.skip)('case=should set the variables the chart sets (same names), secrets aside', () => {
+  it('case=should set the variables the chart sets (same names), secrets aside', () => {
     const deployments = byComponent(objects, 'Deployment');
     // Chart-only tuning and Kubernetes-only settings.
     const chartOnly = new Set(['NATS_REQUEST_TIMEOUT_MS', 'DATABASE_POOL_SIZE', 'NATS_CREDS_FILE', 'NATS_TOKEN']);
