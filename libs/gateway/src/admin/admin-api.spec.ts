@@ -3,14 +3,11 @@
 // checks that every request the gateway sends is valid for its contract, and what reaches the client.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { type AccessTokenClaims, type BulkRowOutcome, ContractError, type RequestContract } from '@latchkey/contracts';
-import { ContractClient } from '@latchkey/messaging';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type AccessTokenClaims, type BulkRowOutcome, ContractError } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GatewayModule } from '../gateway.module.js';
-import { createHttpApp } from '../http-app.js';
 import { PolicyDecider } from '../policy/policy-decider.js';
+import { GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -64,30 +61,10 @@ const TOKENS: Record<string, AccessTokenClaims> = {
 
 const ALLOW = { allow: true, reasons: ['role admin permits it'], policyVersion: 'b0.d0@test' };
 
-type Handler = (request: Record<string, unknown>) => unknown;
-
-/** Subjects of the guard's own questions (the token, who the subject is, the policy): recorded apart from the route's calls. */
-const GUARD_SUBJECTS = new Set(['latchkey.token.v1.verify-access-token', 'latchkey.identity.v1.get-user', 'latchkey.policy.v1.decide']);
-
 /** Each request is parsed with its contract's schema (the gateway must send valid ones) and recorded. */
-class ScriptedServices {
-  calls: Array<{ subject: string; request: Record<string, unknown>; timeoutMs?: number }> = [];
-  /** The policy inputs the guard sent (`policy.v1.decide`), in order. */
-  decisions: Array<Record<string, unknown>> = [];
-  userLookups: string[] = [];
-  handlers = new Map<string, Handler>();
-
-  async send(contract: RequestContract, request: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> {
-    const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject === 'latchkey.policy.v1.decide') this.decisions.push(parsed);
-    if (contract.subject === 'latchkey.identity.v1.get-user') this.userLookups.push(parsed.userId as string);
-    if (!GUARD_SUBJECTS.has(contract.subject)) this.calls.push({ subject: contract.subject, request: parsed, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
-    const handler = this.handlers.get(contract.subject);
-    if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
-    return handler(parsed);
-  }
-
-  subjects(): string[] {
+class DeviceRegistryCalls extends ScriptedServices {
+  /** Device-registry calls by operation name (`create`, `get`, …). */
+  override subjects(): string[] {
     return this.calls.map((call) => call.subject.replace('latchkey.device.v1.', ''));
   }
 
@@ -97,19 +74,12 @@ class ScriptedServices {
   }
 }
 
-const services = new ScriptedServices();
+const services = new DeviceRegistryCalls(GUARD_SUBJECTS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
 
 beforeAll(async () => {
-  const gateway = GatewayModule.forRoot({ tenants: TENANTS, publicUrl: PUBLIC_URL, messaging: undefined as never });
-  @Module({})
-  class AdminApiTestModule {}
-  // The gateway's controllers and providers, with the scripted services instead of the messaging module.
-  const module: DynamicModule = { module: AdminApiTestModule, controllers: gateway.controllers ?? [], providers: [...(gateway.providers ?? []), { provide: ContractClient, useValue: services }] };
-  app = await createHttpApp(module, []);
-  await app.init();
-  fastify = app.getHttpAdapter().getInstance();
+  ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
 });
 
 afterAll(async () => {
@@ -119,11 +89,8 @@ afterAll(async () => {
 const policyDecider = () => app.get(PolicyDecider);
 
 beforeEach(() => {
-  services.calls = [];
-  services.decisions = [];
-  services.userLookups = [];
   policyDecider().cache.clear();
-  services.handlers = new Map<string, Handler>([
+  services.reset([
     ['latchkey.token.v1.verify-access-token', ({ tenant, token }) => (tenant === 'demo' && TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
     ['latchkey.policy.v1.decide', () => ALLOW],
     [

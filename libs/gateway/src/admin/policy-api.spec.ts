@@ -3,16 +3,13 @@
 // ContractClient in place of NATS that parses every request with its contract.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { type AccessTokenClaims, ContractError, type PolicyStatus, type RequestContract } from '@latchkey/contracts';
-import { ContractClient } from '@latchkey/messaging';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type AccessTokenClaims, ContractError, type PolicyStatus } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GatewayModule } from '../gateway.module.js';
-import { createHttpApp } from '../http-app.js';
 import { PolicyDecider } from '../policy/policy-decider.js';
 import { POLICY_BUNDLE_BODY_LIMIT_BYTES } from './operations.js';
 import { MAX_POLICY_BUNDLE_BYTES } from './policy.controller.js';
+import { ScriptedServices, startScriptedGateway, TOKEN_CHECKS } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -45,37 +42,13 @@ const status = (overrides: Partial<PolicyStatus['bundle']> = {}): PolicyStatus =
   lastRejected: null,
 });
 
-type Handler = (request: Record<string, unknown>) => unknown;
 
-class ScriptedServices {
-  calls: Array<{ subject: string; request: Record<string, unknown> }> = [];
-  handlers = new Map<string, Handler>();
-
-  async send(contract: RequestContract, request: unknown): Promise<unknown> {
-    const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject !== 'latchkey.token.v1.verify-access-token') this.calls.push({ subject: contract.subject, request: parsed });
-    const handler = this.handlers.get(contract.subject);
-    if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
-    return handler(parsed);
-  }
-
-  subjects(): string[] {
-    return this.calls.map((call) => call.subject);
-  }
-}
-
-const services = new ScriptedServices();
+const services = new ScriptedServices(TOKEN_CHECKS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
 
 beforeAll(async () => {
-  const gateway = GatewayModule.forRoot({ tenants: TENANTS, publicUrl: PUBLIC_URL, messaging: undefined as never });
-  @Module({})
-  class PolicyApiTestModule {}
-  const module: DynamicModule = { module: PolicyApiTestModule, controllers: gateway.controllers ?? [], providers: [...(gateway.providers ?? []), { provide: ContractClient, useValue: services }] };
-  app = await createHttpApp(module, []);
-  await app.init();
-  fastify = app.getHttpAdapter().getInstance();
+  ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
 });
 
 afterAll(async () => {
@@ -83,8 +56,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  services.calls = [];
-  services.handlers = new Map<string, Handler>([
+  services.reset([
     ['latchkey.token.v1.verify-access-token', ({ tenant, token }) => (tenant === 'demo' && TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
     ['latchkey.policy.v1.status', () => status()],
     ['latchkey.policy.v1.activate-bundle', ({ useDefault }) => (useDefault ? status({ version: 2 }) : status({ source: 'tenant', origin: 'admin-api', version: 1 }))],

@@ -2,13 +2,10 @@
 // controllers, with a scripted ContractClient in place of NATS (every request parsed with its contract).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { type AccessTokenClaims, ContractError, type RequestContract } from '@latchkey/contracts';
-import { ContractClient } from '@latchkey/messaging';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type AccessTokenClaims, ContractError } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { GatewayModule } from '../gateway.module.js';
-import { createHttpApp } from '../http-app.js';
+import { ScriptedServices, startScriptedGateway, TOKEN_CHECKS } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -51,20 +48,7 @@ const view = (id: string, serial: string, type: string, extra: Record<string, un
 });
 const DEVICES = [view(LOCK_ID, 'lock-1', 'bike-lock', { attributes: { site: 'south' }, ownerId: OLGA }), view(SENSOR_ID, 'sensor-1', 'sensor', { location: 'north' })];
 
-type Handler = (request: Record<string, unknown>) => unknown;
-
-class ScriptedServices {
-  calls: Array<{ subject: string; request: Record<string, unknown> }> = [];
-  handlers = new Map<string, Handler>();
-
-  async send(contract: RequestContract, request: unknown): Promise<unknown> {
-    const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject !== 'latchkey.token.v1.verify-access-token') this.calls.push({ subject: contract.subject, request: parsed });
-    const handler = this.handlers.get(contract.subject);
-    if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
-    return handler(parsed);
-  }
-
+class PlatformCalls extends ScriptedServices {
   to(subject: string): Array<Record<string, unknown>> {
     return this.calls.filter((call) => call.subject === `latchkey.${subject}`).map((call) => call.request);
   }
@@ -77,18 +61,12 @@ const decideOne = ({ action, resource }: Record<string, unknown>) => {
   return permits.has(key) ? { allow: true, reasons: [`permitted ${key}`], policyVersion: 't' } : { allow: false, reasons: [`no_permission: ${key}`], policyVersion: 't' };
 };
 
-const services = new ScriptedServices();
+const services = new PlatformCalls(TOKEN_CHECKS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
 
 beforeAll(async () => {
-  const gateway = GatewayModule.forRoot({ tenants: TENANTS, publicUrl: PUBLIC_URL, messaging: undefined as never });
-  @Module({})
-  class AuthzenTestModule {}
-  const module: DynamicModule = { module: AuthzenTestModule, controllers: gateway.controllers ?? [], providers: [...(gateway.providers ?? []), { provide: ContractClient, useValue: services }] };
-  app = await createHttpApp(module, []);
-  await app.init();
-  fastify = app.getHttpAdapter().getInstance();
+  ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
 });
 
 afterAll(async () => {
@@ -96,9 +74,8 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  services.calls = [];
   permits = new Set([`device.command.configure ${LOCK_ID}`, `device.telemetry.publish ${SENSOR_ID}`]);
-  services.handlers = new Map<string, Handler>([
+  services.reset([
     ['latchkey.token.v1.verify-access-token', ({ token }) => (TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
     ['latchkey.identity.v1.get-user', ({ userId }) => ({ user: userId === OLGA ? { id: OLGA, tenant: 'demo', username: 'olga', status: 'active', roles: ['operator'], attributes: { sites: ['south'] } } : null })],
     ['latchkey.device.v1.get', ({ deviceId }) => {

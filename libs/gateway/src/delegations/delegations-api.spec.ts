@@ -3,13 +3,10 @@
 // NATS. Every request the gateway sends is parsed with its contract; refusals must ask nobody.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { type AccessTokenClaims, ContractError, type RequestContract } from '@latchkey/contracts';
-import { ContractClient } from '@latchkey/messaging';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type AccessTokenClaims, ContractError } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GatewayModule } from '../gateway.module.js';
-import { createHttpApp } from '../http-app.js';
+import { GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -61,11 +58,7 @@ const grant = (overrides: Record<string, unknown> = {}) => ({
 
 const lock = { id: DEVICE_ID, tenant: 'demo', serial: 'lock-1', type: 'bike-lock', model: null, firmwareVersion: null, location: null, attributes: {}, ownerId: 'user-adam', status: 'active', createdAt: NOW, updatedAt: NOW, lastSeenAt: null };
 
-type Handler = (request: Record<string, unknown>) => unknown;
-
 /** The guard's own questions (the token, who the subject is, the policy) are recorded apart from the route's calls. */
-const GUARD_SUBJECTS = new Set(['latchkey.token.v1.verify-access-token', 'latchkey.identity.v1.get-user', 'latchkey.policy.v1.decide']);
-
 /**
  * A stand-in for the default policy's command rules: a `device-owner` may command the devices they own;
  * a delegated subject only within its grant's scopes and resource. (The real policy has its own tests.)
@@ -81,37 +74,13 @@ function scriptedPolicy({ subject, resource, context }: Record<string, unknown>)
   return { allow: false, reasons: ['out_of_scope: role device-owner permits this only on resources the subject owns'], policyVersion: 't' };
 }
 
-class ScriptedServices {
-  calls: Array<{ subject: string; request: Record<string, unknown> }> = [];
-  decisions: Array<Record<string, unknown>> = [];
-  handlers = new Map<string, Handler>();
 
-  async send(contract: RequestContract, request: unknown): Promise<unknown> {
-    const parsed = contract.request.parse(request) as Record<string, unknown>;
-    if (contract.subject === 'latchkey.policy.v1.decide') this.decisions.push(parsed);
-    if (!GUARD_SUBJECTS.has(contract.subject)) this.calls.push({ subject: contract.subject, request: parsed });
-    const handler = this.handlers.get(contract.subject);
-    if (!handler) throw new ContractError('unavailable', `nothing scripted for ${contract.subject}`);
-    return handler(parsed);
-  }
-
-  subjects(): string[] {
-    return this.calls.map((call) => call.subject);
-  }
-}
-
-const services = new ScriptedServices();
+const services = new ScriptedServices(GUARD_SUBJECTS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
 
 beforeAll(async () => {
-  const gateway = GatewayModule.forRoot({ tenants: TENANTS, publicUrl: PUBLIC_URL, messaging: undefined as never });
-  @Module({})
-  class DelegationsApiTestModule {}
-  const module: DynamicModule = { module: DelegationsApiTestModule, controllers: gateway.controllers ?? [], providers: [...(gateway.providers ?? []), { provide: ContractClient, useValue: services }] };
-  app = await createHttpApp(module, []);
-  await app.init();
-  fastify = app.getHttpAdapter().getInstance();
+  ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
 });
 
 afterAll(async () => {
@@ -119,9 +88,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  services.calls = [];
-  services.decisions = [];
-  services.handlers = new Map<string, Handler>([
+  services.reset([
     ['latchkey.policy.v1.decide', scriptedPolicy],
     ['latchkey.identity.v1.get-user', ({ userId }) => ({ user: { id: userId, tenant: 'demo', username: String(userId), status: 'active', roles: ['device-owner'], attributes: {} } })],
     ['latchkey.token.v1.verify-access-token', ({ tenant, token }) => (tenant === 'demo' && TOKENS[token as string] ? { active: true, claims: TOKENS[token as string] } : { active: false })],
