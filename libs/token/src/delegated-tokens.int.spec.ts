@@ -26,14 +26,14 @@ import {
   VerifyAccessToken,
 } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
-import { type ContractClient, createEventStream, type EventStream, Handles, microserviceOptions } from '@latchkey/messaging';
+import { type ContractClient, createEventStream, type EventStream, Handles } from '@latchkey/messaging';
 import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
-import { Controller, type DynamicModule, Inject, type INestMicroservice, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { permissiveRules, startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { AccessTokens } from './tokens/access-tokens.js';
+import { startStandIn } from './test/stand-in-service.js';
 
 // Delegated tokens (docs/adr/0021) against a real PostgreSQL and NATS (JetStream). The delegation
 // service is another service: here a small stand-in on the cluster's NATS answers UseGrant and
@@ -159,14 +159,8 @@ class StandInDelegationService {
   }
 }
 
-@Module({})
-class StandInDelegationModule {}
-
-async function startStandInDelegation(cluster: ServiceCluster, state: DelegationState): Promise<INestMicroservice> {
-  const module: DynamicModule = { module: StandInDelegationModule, controllers: [StandInDelegationService], providers: [{ provide: DELEGATION_STATE, useValue: state }] };
-  const app = await NestFactory.createMicroservice(module, { ...microserviceOptions(cluster.transport, 'delegation'), logger: false });
-  await app.listen();
-  return app;
+function startStandInDelegation(cluster: ServiceCluster, state: DelegationState): Promise<INestMicroservice> {
+  return startStandIn(cluster.transport, 'delegation', StandInDelegationService, [{ provide: DELEGATION_STATE, useValue: state }]);
 }
 
 describe('delegated tokens: RFC 8693 token exchange, the delegations claim, revocation by grant events', () => {

@@ -25,14 +25,14 @@ import {
   VerifyAccessToken,
 } from '@latchkey/contracts';
 import { checkAssertionClaims, KeyEncryption, readUnverifiedAssertion, verifyAssertionSignature } from '@latchkey/crypto';
-import { type ContractClient, createEventStream, type EventStream, Handles, microserviceOptions } from '@latchkey/messaging';
+import { type ContractClient, createEventStream, type EventStream, Handles } from '@latchkey/messaging';
 import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
-import { Controller, type DynamicModule, Inject, type INestMicroservice, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { DeviceRevocationFeed } from './tokens/device-revocation-feed.js';
+import { startStandIn } from './test/stand-in-service.js';
 
 // Devices as OAuth clients (docs/adr/0017) against a real PostgreSQL and NATS (JetStream). The device
 // registry is another service: here a small stand-in on the cluster's NATS answers its two requests per
@@ -161,14 +161,8 @@ class StandInDeviceRegistry {
   }
 }
 
-@Module({})
-class StandInRegistryModule {}
-
-async function startStandInRegistry(cluster: ServiceCluster, state: RegistryState): Promise<INestMicroservice> {
-  const module: DynamicModule = { module: StandInRegistryModule, controllers: [StandInDeviceRegistry], providers: [{ provide: REGISTRY_STATE, useValue: state }] };
-  const app = await NestFactory.createMicroservice(module, { ...microserviceOptions(cluster.transport, 'device-registry'), logger: false });
-  await app.listen();
-  return app;
+function startStandInRegistry(cluster: ServiceCluster, state: RegistryState): Promise<INestMicroservice> {
+  return startStandIn(cluster.transport, 'device-registry', StandInDeviceRegistry, [{ provide: REGISTRY_STATE, useValue: state }]);
 }
 
 describe('devices as OAuth clients: device tokens, revocation by device events, RFC 8628 owner binding', () => {

@@ -8,9 +8,9 @@
 // tests/e2e/token-scope-policy.e2e.spec.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DecideBatch, type DecisionResult, type ParsedRequestOf, type ReplyOf } from '@latchkey/contracts';
-import { Handles, microserviceOptions, type TransportConfig } from '@latchkey/messaging';
-import { Controller, type DynamicModule, Inject, type INestMicroservice, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Handles, type TransportConfig } from '@latchkey/messaging';
+import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
+import { startStandIn } from './stand-in-service.js';
 
 type Decision = ParsedRequestOf<typeof DecideBatch>['decisions'][number];
 
@@ -80,13 +80,7 @@ class StandInPolicyService {
   }
 }
 
-@Module({})
-class StandInPolicyModule {}
-
 /** Starts the stand-in in the `policy` queue group of the cluster's NATS; close it to stop answering. */
-export async function startStandInPolicy(transport: TransportConfig, state: StandInPolicyState): Promise<INestMicroservice> {
-  const module: DynamicModule = { module: StandInPolicyModule, controllers: [StandInPolicyService], providers: [{ provide: STATE, useValue: state }] };
-  const app = await NestFactory.createMicroservice(module, { ...microserviceOptions(transport, 'policy'), logger: false });
-  await app.listen();
-  return app;
+export function startStandInPolicy(transport: TransportConfig, state: StandInPolicyState): Promise<INestMicroservice> {
+  return startStandIn(transport, 'policy', StandInPolicyService, [{ provide: STATE, useValue: state }]);
 }
