@@ -1,15 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Attributes, type Context, context, type ContextManager, type Link, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
 /**
  * Traces (docs/operations/kubernetes.md "Traces"): one tracer provider per process, named by
  * `service.name`, exporting OTLP/HTTP JSON in batches, and only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
  * Without it nothing is registered and `tracingEnabled()` is false: the hot paths (ContractClient, the
  * handler wrapper, the gateway's hooks) skip every span call, so tracing off costs a boolean test.
+ *
+ * The SDK and exporter are imported only then: loaded for nothing they cost every service ~5 MB of
+ * its idle memory budget (docs/benchmarks.md).
  *
  * Propagation is W3C `traceparent` in NATS message headers (the in-process transport carries the same
  * header in its packet); inside a process the active span travels with AsyncLocalStorage.
@@ -57,9 +57,17 @@ class AsyncLocalStorageContextManager implements ContextManager {
  * Starts tracing for this process when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter appends
  * `/v1/traces`; OTEL_BSP_* tune the batch). Idempotent: the first name wins (the all-in-one process).
  */
-export function initTracing(serviceName: string): boolean {
+export async function initTracing(serviceName: string): Promise<boolean> {
   const env = process.env;
   if (provider || !env.OTEL_EXPORTER_OTLP_ENDPOINT) return enabled;
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
+  // Another caller may have won the race while the modules loaded.
+  if (provider) return enabled;
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
   if (protocol && protocol !== 'http/json') {
     process.stderr.write(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: traces are sent as OTLP/HTTP JSON (http/json)\n`);

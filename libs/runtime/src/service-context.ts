@@ -24,7 +24,7 @@ export async function loadServiceContext<S extends z.ZodType<z.output<typeof Com
   const env: z.output<S> = parseEnv(schema);
   // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; log lines then end with the active trace id (the
   // levels Nest is given at boot still apply to this logger).
-  const tracing = initTracing(name);
+  const tracing = await initTracing(name);
   if (tracing || env.LOG_FORMAT === 'json') Logger.overrideLogger(new TraceConsoleLogger(name, { json: env.LOG_FORMAT === 'json' }));
   try {
     useNatsCredentials({ credsFile: env.NATS_CREDS_FILE, token: env.NATS_TOKEN });
