@@ -29,6 +29,7 @@ import { REPO_ROOT } from '../tools/infra/local-infra.mjs';
 import { runDelegationFlows } from '../bench/delegation-flows.mjs';
 import { runDeviceFlows } from '../bench/device-flows.mjs';
 import { reportPolicyDecisions, runPolicyDecisions } from '../bench/policy-decisions.mjs';
+import { waitForSettledPlatform } from '../bench/settle.mjs';
 import { argon2Parameters, MAX_LOGIN_CONNECTIONS, runUserFlows } from '../bench/user-flows.mjs';
 import { setup } from './setup.mjs';
 
@@ -176,6 +177,16 @@ async function machineBusy(ms) {
   } catch {
     return undefined;
   }
+}
+
+/** The share of all cores this benchmark's own processes used over `ms` (other people's work excluded). */
+async function platformBusy(ms) {
+  const before = cpuSnapshot();
+  await sleep(ms);
+  const cpu = cpuSince(before);
+  cpu.delete('other (not this benchmark)');
+  const seconds = [...cpu.values()].reduce((a, b) => a + b, 0);
+  return seconds / ((ms / 1000) * cpus().length);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -590,6 +601,13 @@ try {
     } catch (error) {
       devices = { error };
     }
+    // The import's events are still being consumed: time the next phases on a settled platform.
+    const settle = await waitForSettledPlatform({ natsUrl: platform.natsUrl, busy: platformBusy });
+    log(
+      settle.settled
+        ? `[bench] after the bulk import: events consumed and the platform idle again after ${settle.seconds.toFixed(1)} s`
+        : `[bench] !!!! the platform had not settled ${settle.seconds.toFixed(0)} s after the bulk import (${settle.pending} events pending, the platform ${(settle.busy * 100).toFixed(0)}% busy): the next phases are measured anyway !!!!`,
+    );
   }
   let delegations;
   if (DELEGATION_FLOWS && latchkey) {
