@@ -175,7 +175,7 @@ function service(name) {
       podAnnotations: { type: 'object', additionalProperties: { type: 'string' } },
       service: gateway
         ? strictObject({ type: str({ enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }), port: int({ minimum: 1, maximum: 65535 }), annotations: { type: 'object', additionalProperties: { type: 'string' } } })
-        : strictObject({ enabled: bool, annotations: { type: 'object', additionalProperties: { type: 'string' } } }, { description: 'a Service on the health port (monitoring); off by default' }),
+        : strictObject({ enabled: bool, annotations: { type: 'object', additionalProperties: { type: 'string' } } }, { description: 'a ClusterIP Service on the health port (/healthz, /readyz, /metrics: scraping, diagnostics; no application traffic); on by default' }),
       ...(gateway ? {} : { database: strictObject({ existingSecret: secretName, key: secretKey }, { description: 'this service\'s own database Secret (default: database.*)' }) }),
     },
     { description: `the ${name} service` },

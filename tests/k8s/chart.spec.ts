@@ -70,6 +70,42 @@ const podSpecs = (objects: K8sObject[]) =>
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([key, value]) => labels[key] === value);
 const envOf = (container: K8sObject) => new Map<string, K8sObject>((container.env ?? []).map((entry: K8sObject) => [entry.name, entry]));
 
+/**
+ * Every one of the six services has a Deployment and a Service of the same name whose selector is the
+ * Deployment's, matches its pod labels and no other workload's pods, and whose ports target named
+ * container ports of those pods: for the gateway its HTTP port, for the others the health port their
+ * probes use (probes and metrics only, ClusterIP). `without` lists services expected to have no Service.
+ */
+function expectServicePerDeployment(objects: K8sObject[], without: string[] = []): void {
+  const workloads = podSpecs(objects);
+  const deployments = byComponent(objects, 'Deployment');
+  const services = byComponent(objects, 'Service');
+  for (const name of SERVICES) {
+    const deployment = deployments.get(name) as K8sObject;
+    expect([name, deployment?.metadata.name]).toEqual([name, `latchkey-${name}`]);
+    const service = services.get(name) as K8sObject;
+    if (without.includes(name)) {
+      expect([name, service]).toEqual([name, undefined]);
+      continue;
+    }
+    expect([name, service?.metadata.name]).toEqual([name, `latchkey-${name}`]);
+    const selector = service.spec.selector as Record<string, string>;
+    expect([name, selector]).toEqual([name, deployment.spec.selector.matchLabels]);
+    expect([name, workloads.filter((pod) => matches(selector, pod.labels)).map((pod) => pod.owner)]).toEqual([name, [`Deployment/latchkey-${name}`]]);
+    const container = deployment.spec.template.spec.containers[0];
+    const containerPorts = deployment.spec.template.spec.containers.flatMap((c: K8sObject) => c.ports ?? []);
+    expect([name, service.spec.ports.length]).toEqual([name, 1]);
+    for (const port of service.spec.ports) {
+      // A named target that exists, and the Service port carries the same name (ServiceMonitor endpoints use it).
+      expect([name, typeof port.targetPort, port.name]).toEqual([name, 'string', port.targetPort]);
+      expect([name, containerPorts.filter((p: K8sObject) => p.name === port.targetPort && p.protocol === port.protocol).length]).toEqual([name, 1]);
+    }
+    // The port the probes (and /metrics) are served on.
+    expect([name, service.spec.ports[0].targetPort]).toEqual([name, container.readinessProbe.httpGet.port]);
+    if (name !== 'gateway') expect([name, service.spec.type, service.spec.ports[0].targetPort]).toEqual([name, 'ClusterIP', 'health']);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 describe('Helm chart, rendered with two tenants', () => {
@@ -151,8 +187,36 @@ describe('Helm chart, rendered with two tenants', () => {
     expect(migrate?.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [dns, postgres] });
     // Every pod of the release is selected by a policy.
     for (const { owner, labels } of podSpecs(objects)) expect([owner, policies.some((policy) => matches(policy.spec.podSelector.matchLabels, labels))]).toEqual([owner, true]);
-    // Only the gateway has a Service: nothing else takes traffic.
-    expect([...named(objects, 'Service').keys()]).toEqual(['latchkey-gateway']);
+    // Every service has a Service, but only the gateway's takes traffic: the backends' expose their health
+    // port alone, which the policies above admit no one to (networkPolicy.healthFrom is empty here).
+    expect([...named(objects, 'Service').keys()].sort()).toEqual(SERVICES.map((name) => `latchkey-${name}`).sort());
+    for (const name of BACKENDS) expect([name, named(objects, 'Service').get(`latchkey-${name}`)?.spec.ports.map((port: K8sObject) => port.targetPort)]).toEqual([name, ['health']]);
+  });
+
+  it('case=should give each of the six services a Deployment and a Service selecting exactly its pods, on a named container port', () => {
+    expectServicePerDeployment(objects);
+    expect(named(objects, 'Service').get('latchkey-gateway')?.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    for (const name of BACKENDS) {
+      expect(named(objects, 'Service').get(`latchkey-${name}`)?.spec).toEqual({
+        type: 'ClusterIP',
+        selector: { 'app.kubernetes.io/name': 'latchkey', 'app.kubernetes.io/instance': 'latchkey', 'app.kubernetes.io/component': name },
+        ports: [{ name: 'health', port: 8081, targetPort: 'health', protocol: 'TCP' }],
+      });
+    }
+  });
+
+  it('case=should take the health Services port from healthPort, and drop one with services.<name>.service.enabled=false', () => {
+    const moved = render([TWO_TENANTS], ['--set', 'healthPort=9464']);
+    expectServicePerDeployment(moved);
+    for (const name of BACKENDS) {
+      expect([name, named(moved, 'Service').get(`latchkey-${name}`)?.spec.ports[0].port]).toEqual([name, 9464]);
+      expect([name, byComponent(moved, 'Deployment').get(name)?.spec.template.spec.containers[0].ports[0].containerPort]).toEqual([name, 9464]);
+    }
+    const without = render([TWO_TENANTS], ['--set', 'services.token.service.enabled=false']);
+    expectServicePerDeployment(without, ['token']);
+    // No Service without its Deployment either.
+    const noPolicy = render([TWO_TENANTS], ['--set', 'services.policy.enabled=false']);
+    expect([...named(noPolicy, 'Service').keys()]).not.toContain('latchkey-policy');
   });
 
   it('case=should give each service a PodDisruptionBudget and a HorizontalPodAutoscaler that own the replica count', () => {
@@ -275,7 +339,9 @@ describe('Helm chart, every option on', () => {
     expect(dbSecret(named(objects, 'Job').get('latchkey-db-migrate')?.spec.template.spec.containers[0])).toBe('latchkey-database-owner');
     expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
     expect(deployments.get('gateway')?.spec.replicas).toBe(2);
-    // The health Service asked for, and the monitoring namespace allowed on the health port.
+    // The health Services (on by default, with annotations), and the monitoring namespace allowed on the health port.
+    expectServicePerDeployment(objects);
+    expect(named(objects, 'Service').get('latchkey-policy')?.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8081' });
     expect(named(objects, 'Service').get('latchkey-policy')?.spec.ports).toEqual([{ name: 'health', port: 8081, targetPort: 'health', protocol: 'TCP' }]);
     expect(named(objects, 'NetworkPolicy').get('latchkey-policy')?.spec.ingress).toEqual([
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 'health', protocol: 'TCP' }] },
@@ -335,9 +401,31 @@ describe('offline validation against the Kubernetes OpenAPI schemas', () => {
 });
 
 describe('k8s/base (plain manifests)', () => {
+  const BASE = join(ROOT, 'k8s', 'base');
+  const kustomization = parseYaml(readFileSync(join(BASE, 'kustomization.yaml'), 'utf8')) as K8sObject;
+  // What `kubectl apply -k k8s/base` applies (kustomize adds no labels here: no commonLabels/labels).
+  const objects = (kustomization.resources as string[]).flatMap((file) =>
+    parseAllDocuments(readFileSync(join(BASE, file), 'utf8'))
+      .map((document) => document.toJS() as K8sObject | null)
+      .filter((object): object is K8sObject => object !== null),
+  );
+
   it('case=should ship a tenants file the services accept', () => {
-    const file = parseTenants(readFileSync(join(ROOT, 'k8s', 'base', 'tenants.yaml'), 'utf8'), 'k8s/base/tenants.yaml');
+    const file = parseTenants(readFileSync(join(BASE, 'tenants.yaml'), 'utf8'), 'k8s/base/tenants.yaml');
     expect(file.tenants.map((tenant) => tenant.id)).toEqual(['demo']);
+  });
+
+  it('case=should give each of the six services a Deployment and a Service selecting exactly its pods, on a named container port', () => {
+    expect(kustomization.labels ?? kustomization.commonLabels).toBeUndefined();
+    expectServicePerDeployment(objects);
+    for (const name of BACKENDS) {
+      const deployment = byComponent(objects, 'Deployment').get(name) as K8sObject;
+      expect([name, deployment.spec.template.spec.containers[0].ports]).toEqual([name, [{ name: 'health', containerPort: 8081, protocol: 'TCP' }]]);
+      expect([name, byComponent(objects, 'Service').get(name)?.spec.ports]).toEqual([name, [{ name: 'health', port: 8081, targetPort: 'health', protocol: 'TCP' }]]);
+      // The Service opens nothing: the backend's NetworkPolicy still admits no one.
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && matches(o.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels));
+      expect([name, policies.map((policy) => policy.spec.ingress)]).toEqual([name, [[]]]);
+    }
   });
 });
 
