@@ -185,6 +185,49 @@ test_no_roles_no_access if {
 	d.ttl_seconds == 0
 }
 
+# --- signing keys: the admin API's /signing-keys (docs/adr/0010) ---------------------------------------
+
+demo_tenant := {"type": "tenant", "id": "demo", "attributes": {"tenant": "demo"}}
+
+key_admin := {"type": "client", "id": "demo-service", "roles": ["admin"], "scopes": ["keys:read", "keys:write"]}
+
+test_admin_may_list_and_rotate_signing_keys if {
+	decide(key_admin, "keys.read", demo_tenant).reasons == ["role admin permits keys.read"]
+	rotate := decide(key_admin, "keys.rotate", demo_tenant)
+	rotate.allow
+	rotate.ttl_seconds == 0
+	decide({"type": "user", "id": "ada", "roles": ["admin"]}, "keys.rotate", demo_tenant).allow
+}
+
+test_only_admins_may_list_or_rotate_signing_keys if {
+	every role in ["operator", "viewer", "device-owner"] {
+		every action in ["keys.read", "keys.rotate"] {
+			d := decide(object.union(key_admin, {"roles": [role]}), action, demo_tenant)
+			not d.allow
+			has_reason(d, "no_permission:")
+		}
+	}
+	not decide({"type": "device", "id": "dev-1", "attributes": {"deviceType": "controller"}}, "keys.read", demo_tenant).allow
+}
+
+test_rotating_signing_keys_needs_keys_write_in_the_token if {
+	d := decide(object.union(key_admin, {"scopes": ["keys:read"]}), "keys.rotate", demo_tenant)
+	d.reasons == ["scope_missing: the token lacks scope keys:write"]
+}
+
+test_signing_keys_are_the_tenants_own if {
+	decide(key_admin, "keys.rotate", lock).reasons == ["resource_type_mismatch: keys.rotate applies to resources of type tenant"]
+	d := decide(key_admin, "keys.rotate", {"type": "tenant", "id": "other", "attributes": {"tenant": "other"}})
+	d.reasons == ["tenant_mismatch: the resource belongs to another tenant"]
+}
+
+test_signing_key_actions_are_not_delegable if {
+	admin_for_bianca := object.union(adam_for_bianca, {"roles": ["admin"], "scopes": ["keys:write"]})
+	grant := json.patch(evening_grant, [{"op": "replace", "path": "/scopes", "value": ["keys:write"]}, {"op": "replace", "path": "/resource", "value": "*"}])
+	d := decide_at(admin_for_bianca, "keys.rotate", demo_tenant, {"time": thursday_evening, "grant": grant})
+	d.reasons == ["not_delegable: keys.rotate cannot be done with a delegated token"]
+}
+
 # --- token.scope --------------------------------------------------------------------------------------
 
 test_unrestricted_scope_is_allowed if {

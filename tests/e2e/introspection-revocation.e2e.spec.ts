@@ -1,12 +1,17 @@
 // RFC 7662 introspection and RFC 7009 revocation over HTTP, against the distributed platform.
+import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
+import { DEMO_APP, userTokens } from './support/oauth.js';
 import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment } from './support/platform.js';
 
 let env: E2eEnvironment;
 let issuer: string;
 const demoBasic = basicAuth(DEMO_CLIENT.id, DEMO_CLIENT.secret);
+const ADAM = { username: 'adam', password: 'adam-password' };
+/** The demo mobile app: a public client, which names itself with `client_id` only. */
+const demoApp = { client_id: DEMO_APP.id };
 
 beforeAll(async () => {
   env = await startE2eEnvironment();
@@ -29,6 +34,15 @@ const introspect = (token: string, authorization: string | null = demoBasic, ext
 
 const revoke = (token: string, authorization: string | null = demoBasic, extra: Record<string, string> = {}) =>
   postForm(`${issuer}/oauth2/revoke`, { token, ...extra }, authorization ?? undefined);
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function expectInvalidClient(response: HttpResult) {
+  expect(response.status).toBe(401);
+  expectNoStore(response);
+  expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
+  expect(response.json).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+}
 
 function expectNoStore(response: HttpResult) {
   expect(response.headers.get('cache-control')).toBe('no-store');
@@ -121,13 +135,27 @@ describe('introspection (RFC 7662)', () => {
     expectInactive(await introspect(unsigned));
   });
 
+  it('case=should say inactive because the token is HS256-signed with the tenant public key as the secret', async () => {
+    const genuine = await issueToken();
+    const { kid } = decodeProtectedHeader(genuine);
+    const jwk = ((await http(`${issuer}/jwks`)).json as { keys: Array<JsonWebKey & { kid: string }> }).keys.find((key) => key.kid === kid)!;
+    // The key confusion attack: a verifier that took `alg` from the header would check an HMAC keyed
+    // with what it holds, the public key — in any of the forms it may hold it.
+    const secrets = [JSON.stringify(jwk), createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()];
+    const input = `${b64url({ alg: 'HS256', typ: 'at+jwt', kid })}.${b64url({ ...decodeJwt(genuine), jti: 'forged-hs256' })}`;
+    for (const secret of secrets) expectInactive(await introspect(`${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`));
+  });
+
   it('case=should fail because the caller does not authenticate', async () => {
     const token = await issueToken();
-    const response = await introspect(token, null);
-    expect(response.status).toBe(401);
-    expectNoStore(response);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
-    expect(response.json).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+    expectInvalidClient(await introspect(token, null));
+  });
+
+  it('case=should fail with invalid_client because the caller is a public client, even for its own token (RFC 7662 §2.1)', async () => {
+    const own = (await userTokens(issuer, ADAM, 'openid devices:read', DEMO_APP)).access_token;
+    for (const token of [own, await issueToken()]) expectInvalidClient(await introspect(token, null, demoApp));
+    // The token is live: the refusal was about the caller.
+    expect((await introspect(own)).json).toMatchObject({ active: true, client_id: DEMO_APP.id });
   });
 
   it('case=should fail because the caller secret is wrong', async () => {
@@ -215,6 +243,26 @@ describe('revocation (RFC 7009)', () => {
     expect((await introspect(token)).json).toEqual(activeResponseFor(token));
   });
 
+  it('lets a public client revoke its own tokens: a refresh token ends its family (RFC 7009 §2.1)', async () => {
+    const tokens = await userTokens(issuer, ADAM, 'openid offline_access devices:read', DEMO_APP);
+    const response = await revoke(tokens.refresh_token!, null, { ...demoApp, token_type_hint: 'refresh_token' });
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('');
+    expectInactive(await introspect(tokens.access_token));
+    const refreshed = await postForm(`${issuer}/oauth2/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, ...demoApp });
+    expect(refreshed.status).toBe(400);
+    expect(refreshed.json).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('case=should refuse a public client revoking another client\'s token, and the token stays active', async () => {
+    const token = await issueToken();
+    const response = await revoke(token, null, demoApp);
+    expect(response.status).toBe(400);
+    expectNoStore(response);
+    expect(response.json).toEqual({ error: 'invalid_request', error_description: 'the token was not issued to this client' });
+    expect((await introspect(token)).json).toEqual(activeResponseFor(token));
+  });
+
   it('case=should fail because the caller secret is wrong, and the token stays active', async () => {
     const token = await issueToken();
     const response = await revoke(token, basicAuth(DEMO_CLIENT.id, 'wrong-secret'));
@@ -227,5 +275,13 @@ describe('revocation (RFC 7009)', () => {
     const response = await postForm(`${issuer}/oauth2/revoke`, {}, demoBasic);
     expect(response.status).toBe(400);
     expect(response.json).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  });
+});
+
+describe('discovery of the two endpoints (RFC 8414 §2)', () => {
+  it('lists exactly the client authentication methods each endpoint accepts: none only for revocation', async () => {
+    const metadata = (await http(`${issuer}/.well-known/oauth-authorization-server`)).json as Record<string, string[]>;
+    expect(metadata.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
   });
 });

@@ -32,7 +32,7 @@ bootOrExit(async () => {
       `  issuer         ${issuer}`,
       `  discovery      ${issuer}/.well-known/openid-configuration`,
       `  token endpoint ${issuer}/oauth2/token`,
-      '  demo client    demo-service / demo-service-secret (client_credentials; scopes devices:read devices:write access:evaluate policy:read policy:write)',
+      '  demo client    demo-service / demo-service-secret (client_credentials; scopes devices:read devices:write access:evaluate policy:read policy:write keys:read keys:write)',
       '  demo users     adam / adam-password, bianca / bianca-password',
       '',
       `  try: curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials ${issuer}/oauth2/token`,

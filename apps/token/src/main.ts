@@ -24,11 +24,20 @@ const Env = TokenServiceEnv.extend({
     .default(0),
 });
 
+/** The gateway serves the JWKS with `Cache-Control: max-age=60` (docs/adr/0010). */
+const GATEWAY_JWKS_MAX_AGE_SECONDS = 60;
+
 bootOrExit(async () => {
   const context = await loadDatabaseServiceContext('token', Env);
   const offsetMs = context.env.LATCHKEY_CLOCK_OFFSET_MS;
   if (offsetMs !== 0) {
     new Logger('Token').warn(`LATCHKEY_CLOCK_OFFSET_MS=${offsetMs}: the delegated tokens' policy clock is shifted by ${offsetMs} ms — for tests only, never in production`);
+  }
+  const propagationSeconds = context.env.SIGNING_KEY_PROPAGATION_SECONDS;
+  if (propagationSeconds <= GATEWAY_JWKS_MAX_AGE_SECONDS) {
+    new Logger('Token').warn(
+      `SIGNING_KEY_PROPAGATION_SECONDS=${propagationSeconds}: a new signing key signs before every JWKS cached at the gateway (max-age ${GATEWAY_JWKS_MAX_AGE_SECONDS} s) has it — for tests only, never in production`,
+    );
   }
   const module = TokenModule.forRoot({
     tenants: context.tenants,
@@ -36,6 +45,7 @@ bootOrExit(async () => {
     keyEncryption: KeyEncryption.fromBase64(context.env.LATCHKEY_KEK),
     database: context.database,
     messaging: context.messaging,
+    keyRotation: { intervalMs: context.env.SIGNING_KEY_ROTATION_DAYS * 86_400_000, propagationDelayMs: propagationSeconds * 1000 },
     ...(offsetMs !== 0 ? { delegationPolicyClock: () => Date.now() + offsetMs } : {}),
   });
   await runService({ name: 'token', module, transport: context.transport, queue: 'token', healthPort: context.healthPort, logLevels: logLevelsUpTo(context.logLevel) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DatabaseServiceEnv, GatewayEnv, parseEnv } from './env.js';
+import { ConfigError, DatabaseServiceEnv, GatewayEnv, parseEnv, TokenServiceEnv } from './env.js';
 
 const DB = { DATABASE_URL: 'postgres://u:p@db:5432/latchkey' };
 
@@ -37,6 +37,14 @@ describe('environment', () => {
     }
     expect(message).toMatch(/HEALTH_PORT/);
     expect(message).not.toContain('super-secret-token');
+  });
+
+  it('reads the signing-key rotation schedule in whole days (default 30) and the propagation delay in seconds (default 120)', () => {
+    const token = { ...DB, LATCHKEY_KEK: Buffer.alloc(32, 7).toString('base64') };
+    expect(parseEnv(TokenServiceEnv, token)).toMatchObject({ SIGNING_KEY_ROTATION_DAYS: 30, SIGNING_KEY_PROPAGATION_SECONDS: 120 });
+    expect(parseEnv(TokenServiceEnv, { ...token, SIGNING_KEY_ROTATION_DAYS: '7', SIGNING_KEY_PROPAGATION_SECONDS: '600' })).toMatchObject({ SIGNING_KEY_ROTATION_DAYS: 7, SIGNING_KEY_PROPAGATION_SECONDS: 600 });
+    for (const days of ['0', '1.5', '366', 'monthly']) expect(() => parseEnv(TokenServiceEnv, { ...token, SIGNING_KEY_ROTATION_DAYS: days })).toThrow(/SIGNING_KEY_ROTATION_DAYS/);
+    for (const seconds of ['0', '2.5', '86401']) expect(() => parseEnv(TokenServiceEnv, { ...token, SIGNING_KEY_PROPAGATION_SECONDS: seconds })).toThrow(/SIGNING_KEY_PROPAGATION_SECONDS/);
   });
 
   it('case=should wait 240 s for the schema by default, 0 turning the check off', () => {

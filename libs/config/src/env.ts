@@ -103,6 +103,15 @@ export const KeyEncryptionKey = z
 export const TokenServiceEnv = DatabaseServiceEnv.extend({
   LATCHKEY_KEK: KeyEncryptionKey,
   PUBLIC_URL: PublicUrl.default('http://localhost:3000'),
+  /** Signing-key rotation (docs/adr/0010): the schedule rotates each tenant's keys after this many days of signing. */
+  SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int('SIGNING_KEY_ROTATION_DAYS must be a whole number of days').min(1).max(365).default(30),
+  /**
+   * How long a new signing key is in the JWKS before it signs: longer than verifiers cache the JWKS
+   * (the gateway lets it be cached 60 s), so that none meets a token of a key it has not fetched.
+   * Raise it when resource servers cache the JWKS longer; below 60 s it is for tests only (the token
+   * service warns at boot).
+   */
+  SIGNING_KEY_PROPAGATION_SECONDS: z.coerce.number().int('SIGNING_KEY_PROPAGATION_SECONDS must be a whole number of seconds').min(1).max(86_400).default(120),
 });
 
 /**

@@ -18,7 +18,7 @@ import {
 import { KeyEncryption } from '@latchkey/crypto';
 import type { ContractClient } from '@latchkey/messaging';
 import { type ServiceCluster, startServiceCluster, type TestDatabase } from '@latchkey/testing';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
 import { TokenModule } from './token.module.js';
 
@@ -33,6 +33,8 @@ const client = (tenantExtras = '') => `
         redirectUris: [${WEB_REDIRECT}, https://web.example.test/other]
         scopes: [openid, profile, offline_access, devices:read]
         ${tenantExtras}`;
+/** The lifetimes client `short-lived` registers instead of the defaults (300 s, 30 days, 14 days). */
+const SHORT_LIVED = { accessSeconds: 120, absoluteSeconds: 600, idleSeconds: 180 };
 const tenants = parseTenants(`
 tenants:
   - id: demo
@@ -48,6 +50,14 @@ tenants:
         grantTypes: [authorization_code]
         redirectUris: [${APP_REDIRECT}]
         scopes: [openid, offline_access]
+      - clientId: short-lived
+        secret: short-lived-secret
+        grantTypes: [authorization_code, refresh_token]
+        redirectUris: [${WEB_REDIRECT}]
+        scopes: [openid, offline_access]
+        accessTokenTtlSeconds: ${SHORT_LIVED.accessSeconds}
+        refreshTokenAbsoluteLifetimeSeconds: ${SHORT_LIVED.absoluteSeconds}
+        refreshTokenIdleLifetimeSeconds: ${SHORT_LIVED.idleSeconds}
   - id: other
     clients:${client()}
 `);
@@ -56,6 +66,7 @@ const publicUrl = 'https://auth.example.test';
 const issuer = (tenant: string) => `${publicUrl}/t/${tenant}`;
 const web: ClientAuthentication = { method: 'client_secret_basic', clientId: 'web', clientSecret: 'web-secret' };
 const app: ClientAuthentication = { method: 'none', clientId: 'app' };
+const shortLived: ClientAuthentication = { method: 'client_secret_basic', clientId: 'short-lived', clientSecret: 'short-lived-secret' };
 
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
 const newVerifier = () => b64url(randomBytes(32));
@@ -388,6 +399,63 @@ describe('authorization code + PKCE, ID tokens and refresh tokens over NATS and 
     } finally {
       await pool.end();
     }
+  });
+
+  describe('a client\'s own token lifetimes (accessTokenTtlSeconds, refresh-token absolute and idle lifetimes)', () => {
+    const tokensOf = async (auth: ClientAuthentication) => {
+      const flow = await authorize({ clientId: auth.clientId, redirectUri: WEB_REDIRECT, scope: 'openid offline_access' });
+      return redeem('demo', auth, { code: flow.code, code_verifier: flow.verifier, redirect_uri: WEB_REDIRECT });
+    };
+    /** Runs `step` with the clock moved `seconds` ahead, then puts it back. */
+    const at = async (seconds: number, step: () => Promise<void>) => {
+      offset = seconds * 1000;
+      try {
+        await step();
+      } finally {
+        offset = 0;
+      }
+    };
+
+    it('gives the client\'s access and ID tokens its lifetime, and the access token ends with it', async () => {
+      const tokens = await tokensOf(shortLived);
+      expect(tokens.expires_in).toBe(SHORT_LIVED.accessSeconds);
+      for (const jwt of [tokens.access_token, tokens.id_token!]) {
+        const { iat, exp } = decodeJwt(jwt);
+        expect(exp! - iat!).toBe(SHORT_LIVED.accessSeconds);
+      }
+      await at(SHORT_LIVED.accessSeconds - 10, async () => expect(await active(tokens.access_token)).toBe(true));
+      await at(SHORT_LIVED.accessSeconds + 1, async () => expect(await active(tokens.access_token)).toBe(false));
+    });
+
+    it('case=should fail with invalid_grant once a refresh token was idle longer than the client\'s idle lifetime', async () => {
+      const tokens = await tokensOf(shortLived);
+      const webFamily = await tokensOf(web);
+      let second = '';
+      // Used before the idle lifetime is over: rotated, and the new token's idle lifetime starts again.
+      await at(SHORT_LIVED.idleSeconds - 10, async () => {
+        second = (await refresh('demo', shortLived, tokens.refresh_token!)).refresh_token!;
+      });
+      await at(2 * SHORT_LIVED.idleSeconds - 10 + 1, async () => {
+        await expect(refresh('demo', shortLived, second)).rejects.toMatchObject({ code: 'invalid_grant', message: 'refresh token has expired' });
+        // A client without its own idle lifetime has the default (14 days).
+        await expect(refresh('demo', web, webFamily.refresh_token!)).resolves.toMatchObject({ token_type: 'Bearer' });
+      });
+    });
+
+    it('case=should fail with invalid_grant once the family is older than the client\'s absolute lifetime, however recently used', async () => {
+      const tokens = await tokensOf(shortLived);
+      let current = tokens.refresh_token!;
+      // Each use well within the idle lifetime of the one before.
+      for (const seconds of [170, 340, 510]) {
+        await at(seconds, async () => {
+          current = (await refresh('demo', shortLived, current)).refresh_token!;
+        });
+      }
+      // 91 s after the last use, well within the idle lifetime: but the family has reached its absolute lifetime.
+      await at(SHORT_LIVED.absoluteSeconds + 1, async () => {
+        await expect(refresh('demo', shortLived, current)).rejects.toMatchObject({ code: 'invalid_grant', message: 'refresh token has expired' });
+      });
+    });
   });
 
   // Last: it moves the clock past a key rotation.

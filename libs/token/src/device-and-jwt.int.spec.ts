@@ -28,6 +28,8 @@ const issuer = `${publicUrl}/t/demo`;
 const tokenEndpoint = `${issuer}/oauth2/token`;
 const tv: ClientAuthentication = { method: 'none', clientId: 'tv' };
 const otherTv: ClientAuthentication = { method: 'none', clientId: 'other-tv' };
+/** A confidential client of the device grant: the only kind that may introspect (RFC 7662 §2.1). */
+const consoleClient: ClientAuthentication = { method: 'client_secret_basic', clientId: 'console', clientSecret: 'console-secret' };
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 const MAX_LOOKUP_FAILURES = 3;
 
@@ -58,6 +60,7 @@ async function tenantsWithKeys() {
           clients: [
             deviceClient('tv'),
             deviceClient('other-tv'),
+            { ...deviceClient('console'), tokenEndpointAuthMethods: ['client_secret_basic'], secret: 'console-secret' },
             {
               clientId: 'sensor',
               tokenEndpointAuthMethods: ['private_key_jwt'],
@@ -122,10 +125,10 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
   const refresh = (refreshToken: string, client: ClientAuthentication = tv) => bus.send(IssueToken, { tenant: 'demo', grantType: 'refresh_token', client, parameters: { refresh_token: refreshToken } });
 
   /** A device that its user approved, polled to its tokens (the interval respected). */
-  const approvedDeviceTokens = async () => {
-    const device = await startDevice();
+  const approvedDeviceTokens = async (client: ClientAuthentication = tv) => {
+    const device = await startDevice(undefined, client);
     await decide(device.user_code, 'approve');
-    return poll(device.device_code);
+    return poll(device.device_code, client);
   };
 
   describe('RFC 8628 device authorization grant', () => {
@@ -321,32 +324,42 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
   });
 
   describe('refresh tokens at the revocation (RFC 7009) and introspection (RFC 7662) endpoints', () => {
-    const introspect = (token: string, client: ClientAuthentication = tv, tokenTypeHint?: string) =>
+    const introspect = (token: string, client: ClientAuthentication = consoleClient, tokenTypeHint?: string) =>
       bus.send(IntrospectToken, { tenant: 'demo', client, token, ...(tokenTypeHint ? { tokenTypeHint } : {}) });
     const revoke = (token: string, client: ClientAuthentication = tv, tokenTypeHint?: string) => bus.send(RevokeToken, { tenant: 'demo', client, token, ...(tokenTypeHint ? { tokenTypeHint } : {}) });
 
     it('introspects a live refresh token with the standard fields, for its own client only', async () => {
-      const issued = await approvedDeviceTokens();
+      const issued = await approvedDeviceTokens(consoleClient);
       const at = now();
       const answer = await introspect(issued.refresh_token!);
       expect(answer).toEqual({
         active: true,
         token_type: 'refresh_token',
         scope: 'openid devices:read offline_access',
-        client_id: 'tv',
+        client_id: 'console',
         sub: 'user-adam',
         iss: issuer,
         iat: expect.any(Number),
         exp: expect.any(Number),
       });
       expect(answer.exp! - at).toBeGreaterThan(13 * 24 * 3600);
-      await expect(introspect(issued.refresh_token!, tv, 'refresh_token')).resolves.toMatchObject({ active: true });
+      await expect(introspect(issued.refresh_token!, consoleClient, 'refresh_token')).resolves.toMatchObject({ active: true });
       // Another client does not learn anything about it.
-      await expect(introspect(issued.refresh_token!, otherTv)).resolves.toEqual({ active: false });
+      await expect(introspect(issued.refresh_token!, withAssertion(await assertion('es')))).resolves.toEqual({ active: false });
       // Spent by a rotation: inactive; its successor is active.
-      const rotated = await refresh(issued.refresh_token!);
+      const rotated = await refresh(issued.refresh_token!, consoleClient);
       await expect(introspect(issued.refresh_token!)).resolves.toEqual({ active: false });
-      await expect(introspect(rotated.refresh_token!, tv, 'access_token')).resolves.toMatchObject({ active: true, token_type: 'refresh_token' });
+      await expect(introspect(rotated.refresh_token!, consoleClient, 'access_token')).resolves.toMatchObject({ active: true, token_type: 'refresh_token' });
+    });
+
+    it('case=should refuse introspection by a public client with invalid_client, even of its own tokens (RFC 7662 §2.1)', async () => {
+      const issued = await approvedDeviceTokens();
+      for (const token of [issued.refresh_token!, issued.access_token, 'unknown-token']) {
+        await expect(introspect(token, tv)).rejects.toMatchObject({ code: 'invalid_client', message: 'client authentication failed' });
+      }
+      await expect(introspect(issued.access_token, { method: 'none', clientId: 'nobody' })).rejects.toMatchObject({ code: 'invalid_client' });
+      // The same tokens are live for a client that may ask.
+      await expect(introspect(issued.access_token)).resolves.toMatchObject({ active: true, client_id: 'tv' });
     });
 
     it('revokes a refresh token\'s whole family, with the hint or without it', async () => {
@@ -354,7 +367,6 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
         const issued = await approvedDeviceTokens();
         const rotated = await refresh(issued.refresh_token!);
         await expect(revoke(rotated.refresh_token!, tv, hint)).resolves.toEqual({ revoked: true });
-        await expect(introspect(rotated.refresh_token!)).resolves.toEqual({ active: false });
         await expect(refresh(rotated.refresh_token!)).rejects.toMatchObject({ code: 'invalid_grant', message: 'refresh token has been revoked' });
         // The access tokens issued in the family are revoked with it.
         expect(await active(issued.access_token)).toBe(false);
@@ -367,14 +379,20 @@ describe('device authorization grant, private_key_jwt and refresh-token revocati
       await expect(revoke(issued.access_token, tv, 'refresh_token')).resolves.toEqual({ revoked: true });
       expect(await active(issued.access_token)).toBe(false);
       // The family itself lives on: only the access token was revoked.
-      await expect(introspect(issued.refresh_token!)).resolves.toMatchObject({ active: true });
+      await expect(refresh(issued.refresh_token!)).resolves.toMatchObject({ token_type: 'Bearer' });
       await expect(revoke('unknown-token', tv, 'refresh_token')).resolves.toEqual({ revoked: false });
     });
 
-    it('case=should refuse to revoke another client\'s refresh token', async () => {
+    it('case=should refuse to let a public client revoke another client\'s refresh or access token (RFC 7009 §2.1)', async () => {
       const issued = await approvedDeviceTokens();
-      await expect(revoke(issued.refresh_token!, otherTv)).rejects.toMatchObject({ code: 'invalid_request' });
-      await expect(introspect(issued.refresh_token!)).resolves.toMatchObject({ active: true });
+      for (const hint of ['refresh_token', 'access_token']) {
+        await expect(revoke(issued.refresh_token!, otherTv, hint)).rejects.toMatchObject({ code: 'invalid_request', message: 'the token was not issued to this client' });
+        await expect(revoke(issued.access_token, otherTv, hint)).rejects.toMatchObject({ code: 'invalid_request', message: 'the token was not issued to this client' });
+      }
+      // An unknown public client is not a client at all.
+      await expect(revoke(issued.access_token, { method: 'none', clientId: 'nobody' })).rejects.toMatchObject({ code: 'invalid_client' });
+      expect(await active(issued.access_token)).toBe(true);
+      await expect(refresh(issued.refresh_token!)).resolves.toMatchObject({ token_type: 'Bearer' });
     });
   });
 });

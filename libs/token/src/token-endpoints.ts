@@ -49,14 +49,15 @@ export class TokenEndpoints {
   }
 
   /**
-   * RFC 7662 §2: only an authenticated client may ask; anything not valid here is simply inactive. An
-   * access token (a JWT) is introspected by any client of the tenant (resource servers); a refresh
-   * token only by the client it was issued to (RFC 7662 §4) — for anyone else it is inactive.
-   * `token_type_hint` only decides which kind is looked at first (§2.1).
+   * RFC 7662 §2: only an authenticated confidential client may ask (§2.1: a public client is refused,
+   * `invalid_client`); anything not valid here is simply inactive. An access token (a JWT) is
+   * introspected by any client of the tenant (resource servers); a refresh token only by the client it
+   * was issued to (RFC 7662 §4) — for anyone else it is inactive. `token_type_hint` only decides which
+   * kind is looked at first (§2.1).
    */
   async introspect(request: ParsedRequestOf<typeof IntrospectToken>): Promise<IntrospectionResponse> {
     const tenant = this.tenants.get(request.tenant);
-    const client = await this.authenticator.authenticate(tenant.id, request.client);
+    const client = await this.authenticator.authenticateConfidential(tenant.id, request.client);
     const lookups = [() => this.introspectAccessToken(tenant.id, request.token), () => this.introspectRefreshToken(tenant.id, client.clientId, request.token)];
     if (request.tokenTypeHint === 'refresh_token') lookups.reverse();
     for (const lookup of lookups) {
@@ -124,6 +125,8 @@ export class TokenEndpoints {
    * RFC 7009 §2.1: revoking an invalid or unknown token succeeds without effect. An access token is
    * revoked by its jti; a refresh token revokes its whole family and the access tokens issued in it
    * (RFC 7009 §2.1 allows it, RFC 9700 §4.14.2 wants it). `token_type_hint` orders the lookups only.
+   * Public clients may revoke too (§2.1 checks credentials "in case of a confidential client"), but
+   * like every client only what was issued to them: anything else is refused (`invalid_request`).
    */
   async revoke(request: ParsedRequestOf<typeof RevokeToken>): Promise<{ revoked: boolean }> {
     const tenant = this.tenants.get(request.tenant);

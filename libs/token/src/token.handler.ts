@@ -1,4 +1,4 @@
-import { GetJwks, IntrospectToken, IssueDelegatedTokens, IssueToken, type ParsedRequestOf, RevokeToken, RotateSigningKey, VerifyAccessToken } from '@latchkey/contracts';
+import { GetJwks, IntrospectToken, IssueDelegatedTokens, IssueToken, ListSigningKeys, type ParsedRequestOf, RevokeToken, RotateSigningKey, VerifyAccessToken } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { DelegationsClaim } from './delegation/delegations-claim.js';
@@ -45,9 +45,14 @@ export class TokenHandler {
     return this.endpoints.jwks(request);
   }
 
-  /** Admin operation; the gateway's admin API will expose it behind policy. */
+  /** Admin operations, behind the policy at the gateway (`POST /t/{t}/admin/v1/signing-keys/rotate`, `GET …/signing-keys`). */
   @Handles(RotateSigningKey)
   rotateSigningKey(request: ParsedRequestOf<typeof RotateSigningKey>) {
     return this.rotation.rotate(request);
+  }
+
+  @Handles(ListSigningKeys)
+  listSigningKeys(request: ParsedRequestOf<typeof ListSigningKeys>) {
+    return this.rotation.list(request);
   }
 }

@@ -35,6 +35,7 @@ import { DeviceHandler } from './device/device.handler.js';
 import { UserCodeThrottle } from './device/user-code-throttle.js';
 import { KeyRotation } from './keys/key-rotation.js';
 import { type KeyActivation, SigningKeys } from './keys/signing-keys.js';
+import { longestConfiguredTokenLifetimeSeconds } from './keys/token-lifetimes.js';
 import { TokenReconciler } from './reconcile/token-reconciler.js';
 import { TenantDirectory } from '@latchkey/config';
 import { TokenEndpoints } from './token-endpoints.js';
@@ -148,7 +149,10 @@ export class TokenModule {
               ...options.keyRotation,
               clock,
               tenantAlg: (tenant) => tenants.all().find((candidate) => candidate.id === tenant)?.signingAlg ?? 'ES256',
-              tenantTokenLifetimeSeconds: (tenant) => tenants.all().find((candidate) => candidate.id === tenant)?.accessTokenTtlSeconds ?? 0,
+              tenantTokenLifetimeSeconds: (tenant) => {
+                const config = tenants.all().find((candidate) => candidate.id === tenant);
+                return config ? longestConfiguredTokenLifetimeSeconds(config) : 0;
+              },
               onActivated: (activation) => announceActivation(messaging, activation),
             }),
         },

@@ -185,4 +185,4 @@ export function postForm(url: string, params: Record<string, string> | string, a
 }
 
 /** demo-service of config/tenants.dev.yaml: role admin; `access:evaluate` lets it ask the PDP through AuthZEN. */
-export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write', 'access:evaluate', 'policy:read', 'policy:write'] } as const;
+export const DEMO_CLIENT = { id: 'demo-service', secret: 'demo-service-secret', scopes: ['devices:read', 'devices:write', 'access:evaluate', 'policy:read', 'policy:write', 'keys:read', 'keys:write'] } as const;

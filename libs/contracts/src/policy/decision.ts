@@ -25,6 +25,9 @@ export const POLICY_ACTIONS = [
   'device.telemetry.publish',
   /** May this subject be given this scope? The resource is the scope: `{ type: 'scope', id: 'lock:unlock' }`. */
   'token.scope',
+  /** The tenant's signing keys (docs/adr/0010): list them, rotate them; the resource is the tenant. */
+  'keys.read',
+  'keys.rotate',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TenantId } from '../common.js';
 import { defineEvent, defineRequest } from '../contract.js';
+import { Actor } from '../device/device.js';
 
 /**
  * Admin operation: start a rotation of the tenant's signing key. A new key is published in the JWKS at
@@ -15,6 +16,8 @@ export const RotateSigningKey = defineRequest({
     tenant: TenantId,
     /** Free text recorded with the key, e.g. "suspected compromise" or a ticket number. */
     reason: z.string().min(1).max(500).optional(),
+    /** Who asked (the admin API's caller), for the token service's log; absent for the platform itself. */
+    actor: Actor.optional(),
   }),
   reply: z.object({
     /** The id (RFC 7638 thumbprint) of the key that will sign. */

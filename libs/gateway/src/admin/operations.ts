@@ -14,8 +14,11 @@ import {
   IssueClaimCode,
   ListDevices,
   ListGrants,
+  ListSigningKeys,
+  type PolicyAction,
   RevokeDeviceCredential,
   RevokeGrant,
+  RotateSigningKey,
   UpdateDevice,
 } from '@latchkey/contracts';
 import type { z } from 'zod';
@@ -25,7 +28,20 @@ import { CreateGrantBody } from '../delegations/schemas.js';
 import type { PolicyRule, RoutePolicy } from '../policy/route-policy.js';
 import { COMMAND_SCOPES, CommandReply, type DeviceCommand } from '../resources/commands.js';
 import { RAW_BODY_MEDIA_TYPES } from '../http/api-bodies.js';
-import { AddCredentialBody, BulkJsonBody, BulkReport, ClaimBody, ClaimCodeBody, CreateDeviceBody, PolicyBundleJsonBody, PolicyDataPatch, PolicyResetBody, ReasonBody, UpdateDeviceBody } from './schemas.js';
+import {
+  AddCredentialBody,
+  BulkJsonBody,
+  BulkReport,
+  ClaimBody,
+  ClaimCodeBody,
+  CreateDeviceBody,
+  PolicyBundleJsonBody,
+  PolicyDataPatch,
+  PolicyResetBody,
+  ReasonBody,
+  RotateSigningKeyBody,
+  UpdateDeviceBody,
+} from './schemas.js';
 
 // The one table of the bearer-protected HTTP APIs: the controllers take their method, path, status
 // and access requirement from it (`@ApiRoute`), and the OpenAPI document is generated from it, so a
@@ -48,6 +64,10 @@ export const SCOPES = {
   policyRead: 'policy:read',
   /** The tenant's policy: replace the bundle, change the data, reset to the default. Administrators only. */
   policyWrite: 'policy:write',
+  /** The tenant's signing keys: their ids, algorithms, states and times (never private material). */
+  keysRead: 'keys:read',
+  /** The tenant's signing keys: rotate them (docs/adr/0010). */
+  keysWrite: 'keys:write',
 } as const;
 
 /** What each scope allows, for the OpenAPI security scheme. */
@@ -64,6 +84,8 @@ export const SCOPE_PURPOSES: Readonly<Record<string, string>> = {
   [SCOPES.accessEvaluate]: 'Ask the policy decision point for access decisions (OpenID AuthZEN; a resource server acting as policy enforcement point)',
   [SCOPES.policyRead]: 'See which policy bundle and data decide for the tenant',
   [SCOPES.policyWrite]: 'Replace or reset the tenant’s authorization policy and change its data (administrators only: whoever holds it decides who may do what)',
+  [SCOPES.keysRead]: 'See the tenant’s signing keys: ids, algorithms, states and when they sign or stop being published',
+  [SCOPES.keysWrite]: 'Rotate the tenant’s signing keys (with the policy’s `keys.rotate`: administrators)',
 };
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
@@ -106,7 +128,7 @@ export interface ApiOperation {
   method: HttpMethod;
   /** The Nest route under the root `t/:tenant/`, e.g. `admin/v1/devices/:id`. */
   path: string;
-  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'access' | 'policy' | 'meta';
+  tag: 'devices' | 'claim' | 'self' | 'delegations' | 'commands' | 'access' | 'policy' | 'keys' | 'meta';
   summary: string;
   description?: string;
   /** Path parameters that are not UUID ids, by name (`:name` in `path`). */
@@ -173,8 +195,8 @@ export const POLICY_BUNDLE_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 const POLICY = 'admin/v1/policy';
 
-/** Policy administration: an administrator's app (client credentials) or person, never a device, never a delegated token. */
-const policyAdmin = (scope: string): AccessRequirement => ({ scopes: [scope], actors: ['client', 'user'] });
+/** Tenant administration (policy, signing keys): an administrator's app (client credentials) or person, never a device, never a delegated token. */
+const administrator = (scope: string): AccessRequirement => ({ scopes: [scope], actors: ['client', 'user'] });
 
 /**
  * Why the policy administration routes ask no policy. The scope is the permission until the default
@@ -190,6 +212,11 @@ const POLICY_STATUS_REPLY: ReplySpec = { name: 'PolicyStatus', schema: GetPolicy
 
 const POLICY_VALIDATION =
   'The candidate is loaded and asked smoke decisions before it replaces the active policy; a bundle or data that fails is a 422 whose `detail` says why (also in the status’s `lastRejected`), and the active policy keeps serving. Every replica of the policy service switches without a restart. Decisions the gateway cached (allows with a TTL, at most 5 minutes) may outlive the change on the other gateway replicas for that long.';
+
+const SIGNING_KEYS = 'admin/v1/signing-keys';
+
+/** The policy actions of the signing-key routes (policies/data.json; the default policy lets `admin` do them). */
+const KEY_ACTIONS = { read: 'keys.read', rotate: 'keys.rotate' } as const satisfies Record<string, PolicyAction>;
 
 const DEVICE_REF: Readonly<Record<string, PathParameter>> = {
   idOrSerial: { description: 'The device id (a UUID) or its serial (anything else; e.g. `lock-1`). A device of another tenant is not found.', schema: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -563,7 +590,7 @@ export const OPERATIONS = {
     summary: 'Which policy decides for the tenant',
     description:
       'The bundle (`source`: `default` or `tenant`; `origin`: `built-in`, `tenants-file` or `admin-api`; its version, SHA-256 digest and who activated it when), the data overlay’s version, `policyVersion` (what every decision reports) and the last activation that was refused, with why.',
-    access: policyAdmin(SCOPES.policyRead),
+    access: administrator(SCOPES.policyRead),
     policy: POLICY_ADMIN_EXEMPTION,
     status: 200,
     reply: { name: 'PolicyStatus', schema: GetPolicyStatus.reply, description: 'The tenant’s active policy' },
@@ -579,7 +606,7 @@ export const OPERATIONS = {
       'The body is the bundle as `opa build -t wasm -e latchkey/authz/decision` writes it (a tar.gz; policies/README.md, “A tenant’s own policy”): its raw bytes as `application/gzip` or `application/octet-stream`, or JSON `{ "bundle": "<base64>", "data"?: {…}, "reason"?: "…" }` where `data` replaces the whole data overlay. At most 720,000 bytes of bundle.',
       POLICY_VALIDATION,
     ].join('\n\n'),
-    access: policyAdmin(SCOPES.policyWrite),
+    access: administrator(SCOPES.policyWrite),
     policy: POLICY_ADMIN_EXEMPTION,
     status: 200,
     bodyLimit: POLICY_BUNDLE_BODY_LIMIT_BYTES,
@@ -597,7 +624,7 @@ export const OPERATIONS = {
       'The bundle becomes the tenant’s base again (the tenants file’s `policy.bundleFile`, else the built-in default). The data changed through this API is kept unless `clearData` is true. Send no body to give no reason.',
       POLICY_VALIDATION,
     ].join('\n\n'),
-    access: policyAdmin(SCOPES.policyWrite),
+    access: administrator(SCOPES.policyWrite),
     policy: POLICY_ADMIN_EXEMPTION,
     status: 200,
     body: { name: 'PolicyResetRequest', schema: PolicyResetBody, mediaTypes: JSON_ONLY, required: false },
@@ -614,12 +641,43 @@ export const OPERATIONS = {
       'A JSON merge patch (RFC 7396: `null` removes a key) of the tenant’s data overlay, which is merged over the bundle’s `data.json` and the tenants file’s `policy.data`: e.g. `{ "bindings": { "client": { "ops-app": { "roles": ["viewer"] } } } }` gives an app a role. The data the policy reads is described in policies/README.md; the top-level key `latchkey` is reserved, and at most 256 KiB of JSON.',
       POLICY_VALIDATION,
     ].join('\n\n'),
-    access: policyAdmin(SCOPES.policyWrite),
+    access: administrator(SCOPES.policyWrite),
     policy: POLICY_ADMIN_EXEMPTION,
     status: 200,
     body: { name: 'PolicyDataPatch', schema: PolicyDataPatch, mediaTypes: ['application/merge-patch+json', 'application/json'], required: true },
     reply: POLICY_STATUS_REPLY,
     problems: [400, 409, 415, 422],
+  },
+  listSigningKeys: {
+    operationId: 'listSigningKeys',
+    method: 'GET',
+    path: SIGNING_KEYS,
+    tag: 'keys',
+    summary: 'The tenant’s signing keys and their life cycle',
+    description:
+      'Newest first, every algorithm track (the access-token algorithm, and RS256 when a client registered RS256 ID tokens), at most the 100 latest. `next`: published in the JWKS, signs from `activatesAt`; `active`: signs; `retired`: still published until `publishUntil` (when every token it signed has expired), then not (`published: false`). Public metadata only: the public keys themselves are in the JWKS (`/jwks`), private keys never leave the token service.',
+    access: administrator(SCOPES.keysRead),
+    policy: { action: KEY_ACTIONS.read, resource: 'tenant' },
+    status: 200,
+    reply: { name: 'SigningKeys', schema: ListSigningKeys.reply, description: 'The tenant’s signing keys' },
+    problems: [],
+  },
+  rotateSigningKey: {
+    operationId: 'rotateSigningKey',
+    method: 'POST',
+    path: `${SIGNING_KEYS}/rotate`,
+    tag: 'keys',
+    summary: 'Rotate the tenant’s signing keys (e.g. on suspected compromise)',
+    description: [
+      'A new key is published in the JWKS at once and signs from `activatesAt` (after the propagation delay, 120 s by default, so that every verifier caching the JWKS sees it first); at that instant the current key is retired and stays published until every token it signed has expired. Every algorithm track rotates; the reply names the access-token track’s new key.',
+      'While a rotation is pending, asking again answers with the pending key (nothing new is created). Send no body to give no reason; a `reason` is recorded with the new key.',
+    ].join('\n\n'),
+    access: administrator(SCOPES.keysWrite),
+    policy: { action: KEY_ACTIONS.rotate, resource: 'tenant' },
+    status: 200,
+    body: { name: 'SigningKeyRotationRequest', schema: RotateSigningKeyBody, mediaTypes: JSON_ONLY, required: false },
+    reply: { name: 'SigningKeyRotation', schema: RotateSigningKey.reply, description: 'The key that will sign (`kid`, as in the JWKS) and from when' },
+    problems: [400, 415, 422],
   },
   openApi: {
     operationId: 'getOpenApiDocument',

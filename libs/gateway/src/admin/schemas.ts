@@ -1,4 +1,4 @@
-import { AddDeviceCredential, BulkRowOutcome, ChangeDeviceStatus, ClaimDevice, CredentialInput, IssueClaimCode, NewDevice, PolicyBundleBase64, PolicyData, UpdateDevice } from '@latchkey/contracts';
+import { AddDeviceCredential, BulkRowOutcome, ChangeDeviceStatus, ClaimDevice, CredentialInput, IssueClaimCode, NewDevice, PolicyBundleBase64, PolicyData, RotateSigningKey, UpdateDevice } from '@latchkey/contracts';
 import { z } from 'zod';
 
 // The HTTP bodies of the admin and device APIs, derived from the contracts' schemas so that the
@@ -52,3 +52,6 @@ export const PolicyResetBody = z.strictObject({ reason: PolicyReason, clearData:
 
 /** `PATCH /policy/data`: a JSON merge patch (RFC 7396) of the tenant's policy data overlay. */
 export const PolicyDataPatch = PolicyData;
+
+/** `POST /signing-keys/rotate`: optionally, why (recorded with the new key). */
+export const RotateSigningKeyBody = z.strictObject({ reason: RotateSigningKey.request.shape.reason });

@@ -36,6 +36,16 @@ export class ClientAuthenticator {
     return this.authenticateRegistered(tenant, auth);
   }
 
+  /**
+   * RFC 7662 §2.1: the caller of the introspection endpoint must be authorized to ask, and a public
+   * client (`none`) proves nothing about who is asking — anybody can send its client_id. Refused as a
+   * failed authentication, before any lookup.
+   */
+  async authenticateConfidential(tenant: string, auth: ClientAuthentication): Promise<OAuthClient> {
+    if (auth.method === 'none') throw invalidClient();
+    return this.authenticate(tenant, auth);
+  }
+
   /** The client id when it may be a device's (a UUID) and names no registered client, else null. */
   private async unregisteredDeviceId(tenant: string, auth: DeviceProof): Promise<string | null> {
     const clientId = auth.method === 'private_key_jwt' ? assertedClientId(auth.assertion, auth.clientId) : auth.clientId;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseTenants } from '@latchkey/config';
-import { GetJwks, IntrospectToken, IssueToken, RotateSigningKey } from '@latchkey/contracts';
+import { GetJwks, IntrospectToken, IssueToken, ListSigningKeys, RotateSigningKey } from '@latchkey/contracts';
 import { KeyEncryption } from '@latchkey/crypto';
 import type { ContractClient } from '@latchkey/messaging';
 import { type ServiceCluster, startServiceCluster } from '@latchkey/testing';
@@ -10,6 +10,9 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
 import { TokenModule } from '../token.module.js';
 import { SigningKeys } from './signing-keys.js';
+
+const DEVICE_LIFETIME_S = 1800;
+const DELEGATED_LIFETIME_S = 900;
 
 const tenants = parseTenants(`
 tenants:
@@ -25,6 +28,24 @@ tenants:
         grantTypes: [client_credentials]
   - id: race
     clients: []
+  # Tokens that outlive the tenant default: a device type's, and delegated tokens'.
+  - id: fleet
+    accessTokenTtlSeconds: 300
+    deviceTypes:
+      - type: meter
+        accessTokenTtlSeconds: ${DEVICE_LIFETIME_S}
+    clients:
+      - clientId: svc
+        secret: svc-secret
+        grantTypes: [client_credentials]
+  - id: sharing
+    accessTokenTtlSeconds: 300
+    delegation:
+      tokenTtlSeconds: ${DELEGATED_LIFETIME_S}
+    clients:
+      - clientId: svc
+        secret: svc-secret
+        grantTypes: [client_credentials]
 `);
 
 const publicUrl = 'https://auth.example.test';
@@ -100,6 +121,7 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
   /** Enough requests that both replicas (a queue group picks one per request) answer some. */
   const issuedKids = async (tenant = 'demo', n = 10) => new Set(await Promise.all(Array.from({ length: n }, async () => kidOf(await issue(tenant)))));
   const jwksKids = async (tenant = 'demo') => (await client.send(GetJwks, { tenant })).keys.map((key) => key.kid).sort();
+  const listed = async (tenant = 'demo') => (await client.send(ListSigningKeys, { tenant })).keys.map((key) => [key.kid, key.status, key.published]);
   const keyRows = async (tenant: string) =>
     (await pool.query<{ kid: string; status: string; activates_at: Date; retired_at: Date | null; publish_until: Date | null; rotation_reason: string | null }>(
       `SELECT kid, status, activates_at, retired_at, publish_until, rotation_reason FROM token.signing_key WHERE tenant = $1 ORDER BY created_at`,
@@ -145,6 +167,10 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
     expect((await keyRows('demo')).map((row) => [row.kid, row.status])).toEqual([
       [oldKid, 'active'],
       [newKid, 'next'],
+    ]);
+    expect(await listed()).toEqual([
+      [newKid, 'next', true],
+      [oldKid, 'active', true],
     ]);
     expect(rotated).toEqual([]);
   });
@@ -200,12 +226,37 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
     ]);
   });
 
+  it('lists the keys for operators, newest first: states, times and reasons, no private material', async () => {
+    const [oldRow, newRow] = await keyRows('demo');
+    const { keys } = await client.send(ListSigningKeys, { tenant: 'demo' });
+    // Exactly these members: nothing of the private key or its ciphertext.
+    expect(keys).toEqual([
+      { kid: newKid, alg: 'ES256', status: 'active', published: true, createdAt: expect.any(String), activatesAt: newRow!.activates_at.toISOString(), retiredAt: null, publishUntil: null, rotationReason: 'integration test' },
+      {
+        kid: oldKid,
+        alg: 'ES256',
+        status: 'retired',
+        published: true,
+        createdAt: expect.any(String),
+        activatesAt: oldRow!.activates_at.toISOString(),
+        retiredAt: new Date(activatesAt).toISOString(),
+        publishUntil: oldRow!.publish_until!.toISOString(),
+        rotationReason: null,
+      },
+    ]);
+    await expect(client.send(ListSigningKeys, { tenant: 'nobody' })).rejects.toMatchObject({ code: 'tenant_not_found' });
+  });
+
   it('drops the retired key from the JWKS once every token it signed has expired', async () => {
     const [oldRow] = await keyRows('demo');
     setClock(oldRow!.publish_until!.getTime() - 2000);
     expect(await jwksKids()).toEqual([oldKid, newKid].sort());
     setClock(oldRow!.publish_until!.getTime() + 1);
     expect(await jwksKids()).toEqual([newKid]);
+    expect(await listed()).toEqual([
+      [newKid, 'active', true],
+      [oldKid, 'retired', false],
+    ]);
     await expect(client.send(IntrospectToken, { tenant: 'demo', client: svc, token: oldToken })).resolves.toEqual({ active: false });
     expect(await issuedKids()).toEqual(new Set([newKid]));
   });
@@ -238,5 +289,31 @@ describe('signing-key rotation at run time, over NATS and PostgreSQL', () => {
     expect(rotated.filter((candidate) => candidate.tenant === 'other')).toHaveLength(1);
     // Demo's schedule (30 days by default) is not due: its key is untouched.
     expect((await keyRows('demo')).filter((row) => row.status === 'next')).toHaveLength(0);
+  });
+
+  it.each([
+    ['a device type', 'fleet', DEVICE_LIFETIME_S],
+    ['delegated tokens', 'sharing', DELEGATED_LIFETIME_S],
+  ])('case=should keep a retired key published as long as %s may live, beyond the tenant default', async (_what, tenant, lifetimeS) => {
+    const retiring = kidOf(await issue(tenant))!;
+    const { kid, activatesAt } = await client.send(RotateSigningKey, { tenant });
+    const activation = Date.parse(activatesAt);
+    setClock(activation);
+    // At the activation instant the list already says which key signs (it promotes the key if nobody has yet).
+    expect(await listed(tenant)).toEqual([
+      [kid, 'active', true],
+      [retiring, 'retired', true],
+    ]);
+    expect(await issuedKids(tenant)).toEqual(new Set([kid]));
+    const retired = (await keyRows(tenant)).find((row) => row.kid === retiring)!;
+    expect(retired.status).toBe('retired');
+    expect(retired.publish_until!.getTime()).toBe(activation + lifetimeS * 1000 + SKEW_MS);
+    // A token signed at the last instant of the old key lives `lifetimeS`, far past the tenant's 300 s.
+    setClock(activation + LIFETIME_S * 1000 + SKEW_MS + 1000);
+    expect(await jwksKids(tenant)).toEqual([retiring, kid].sort());
+    setClock(activation + lifetimeS * 1000 + SKEW_MS - 1000);
+    expect(await jwksKids(tenant)).toEqual([retiring, kid].sort());
+    setClock(activation + lifetimeS * 1000 + SKEW_MS + 1);
+    expect(await jwksKids(tenant)).toEqual([kid]);
   });
 });

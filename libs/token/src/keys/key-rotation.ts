@@ -1,4 +1,4 @@
-import type { ParsedRequestOf, ReplyOf, RotateSigningKey } from '@latchkey/contracts';
+import type { ListSigningKeys, ParsedRequestOf, ReplyOf, RotateSigningKey } from '@latchkey/contracts';
 import type { JwsAlgorithm } from '@latchkey/crypto';
 import { Logger } from '@nestjs/common';
 import type { TenantDirectory } from '@latchkey/config';
@@ -54,13 +54,35 @@ export class KeyRotation {
     const tenant = this.tenants.get(request.tenant);
     const algs = await this.keys.algorithmsInUse(tenant.id);
     const rotations = [];
+    // The only record of who rotated (the key row keeps the reason): the log.
+    const by = request.actor ? ` by ${request.actor.type} ${request.actor.id}` : '';
     for (const alg of algs) {
       const rotation = await this.keys.rotate(tenant.id, alg, request.reason);
-      if (rotation.created) logger.log(`tenant ${tenant.id}: ${alg} key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}${request.reason ? ` (${request.reason})` : ''}`);
+      if (rotation.created) logger.log(`tenant ${tenant.id}: ${alg} key ${rotation.kid} signs from ${rotation.activatesAt.toISOString()}${by}${request.reason ? ` (${request.reason})` : ''}`);
       rotations.push(rotation);
     }
     const primary = rotations[0]!;
     return { kid: primary.kid, activatesAt: primary.activatesAt.toISOString() };
+  }
+
+  /** `latchkey.token.v1.list-signing-keys`: the tenant's keys and their life cycle, for operators. */
+  async list(request: ParsedRequestOf<typeof ListSigningKeys>): Promise<ReplyOf<typeof ListSigningKeys>> {
+    const tenant = this.tenants.get(request.tenant);
+    const iso = (date: Date | null) => date?.toISOString() ?? null;
+    const keys = await this.keys.list(tenant.id);
+    return {
+      keys: keys.map((key) => ({
+        kid: key.kid,
+        alg: key.alg,
+        status: key.status,
+        published: key.published,
+        createdAt: key.createdAt.toISOString(),
+        activatesAt: key.activatesAt.toISOString(),
+        retiredAt: iso(key.retiredAt),
+        publishUntil: iso(key.publishUntil),
+        rotationReason: key.rotationReason,
+      })),
+    };
   }
 
   intervalMs(tenant: string): number {

@@ -8,6 +8,7 @@ import type { Clock } from '../tokens/access-tokens.js';
 import {
   duePromotions,
   type KeyState,
+  type KeyStatus,
   pendingKey,
   publishUntil,
   publishedKeys,
@@ -40,6 +41,20 @@ export interface KeyActivation {
   reason?: string;
 }
 
+/** A key as operators see it (never its private half). */
+export interface KeyRecord {
+  kid: string;
+  alg: JwsAlgorithm;
+  status: KeyStatus;
+  /** Whether the JWKS lists it now. */
+  published: boolean;
+  createdAt: Date;
+  activatesAt: Date;
+  retiredAt: Date | null;
+  publishUntil: Date | null;
+  rotationReason: string | null;
+}
+
 /** A rotation that is pending (or was just started): the key that will sign, and from when. */
 export interface PendingRotation {
   kid: string;
@@ -52,7 +67,11 @@ export interface SigningKeysOptions extends Partial<RotationTimings> {
   clock?: Clock;
   /** The algorithm a tenant signs access tokens with (its `signingAlg`); ES256 when absent. */
   tenantAlg?: (tenant: string) => JwsAlgorithm;
-  /** The longest lifetime (seconds) the tenant gives any token it issues without a per-client override. */
+  /**
+   * The longest lifetime (seconds) the tenants file gives any token of the tenant: its default, its
+   * clients', device types' and delegated tokens' (`longestConfiguredTokenLifetimeSeconds`). Clients
+   * registered in the database are read here.
+   */
   tenantTokenLifetimeSeconds?: (tenant: string) => number;
   /** Told once, by the replica that promoted it, when a key becomes active. */
   onActivated?: (activation: KeyActivation) => Promise<void>;
@@ -248,6 +267,29 @@ export class SigningKeys {
     return publishedKeys(rows.map((row) => ({ ...toState(row), row })), now).map(({ row }) => row.publicJwk as PublicJwk);
   }
 
+  /**
+   * The tenant's keys of every track, newest first (at most `limit`), for operators. A `next` key whose
+   * instant has come is promoted first, as when a replica fetches its signer: the rows then say what
+   * the clock already decided (which key signs, until when a retired one is published).
+   */
+  async list(tenant: string, limit = 100): Promise<KeyRecord[]> {
+    if (duePromotions((await this.liveRows(this.db.prisma, tenant)).map(toState), this.clock()).length > 0) await this.promoteDue(tenant);
+    const now = this.clock();
+    const rows = await this.db.prisma.signingKey.findMany({ where: { tenant }, orderBy: { createdAt: 'desc' }, take: limit });
+    const published = new Set(publishedKeys(rows.map(toState), now).map((key) => key.kid));
+    return rows.map((row) => ({
+      kid: row.kid,
+      alg: row.alg as JwsAlgorithm,
+      status: row.status as KeyStatus,
+      published: published.has(row.kid),
+      createdAt: row.createdAt,
+      activatesAt: new Date(toState(row).activatesAt),
+      retiredAt: row.retiredAt,
+      publishUntil: row.publishUntil,
+      rotationReason: row.rotationReason,
+    }));
+  }
+
   /** The pending rotation of a tenant, if any (for operators and tests). */
   async pending(tenant: string, alg: JwsAlgorithm = this.defaultAlg(tenant)): Promise<{ kid: string; activatesAt: Date } | null> {
     const rows = await this.liveRows(this.db.prisma, tenant, alg);
@@ -298,7 +340,7 @@ export class SigningKeys {
     });
   }
 
-  /** The longest lifetime of a token this tenant may have issued: its default or any client's override. */
+  /** The longest lifetime of a token this tenant may have issued: what its configuration allows, or any registered client's override. */
   private async maxTokenLifetimeSeconds(tx: Tx, tenant: string): Promise<number> {
     const { _max } = await tx.oAuthClient.aggregate({ where: { tenant }, _max: { accessTokenTtlSeconds: true } });
     return Math.max(this.options.tenantTokenLifetimeSeconds?.(tenant) ?? 0, _max.accessTokenTtlSeconds ?? 0);

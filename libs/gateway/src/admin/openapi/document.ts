@@ -142,7 +142,7 @@ function namedSchemas(operations: readonly ApiOperation[]) {
 
 /** What the document says about the policy step of the guard. */
 const POLICY_NOTES =
-  '**Policy.** After the token and its scopes, every device administration route and every command asks the tenant’s policy decision point (OPA: roles and attributes, policies/README.md) about its action on its resource; the operation says which. The subject is the token’s: a person with the roles and attributes of their account, an app with the roles of its registration, a device with its type. A denial is a 403 problem whose `reasons` are the policy’s; when the decision point cannot be asked the answer is a 503 and nothing is done. The claim and delegations APIs are decided by the services themselves (ownership), not by the policy. The policy administration API (`/admin/v1/policy`) is granted by its scopes alone (`policy:read`, `policy:write`: administrators only), so that no policy can lock its administrators out.';
+  '**Policy.** After the token and its scopes, every device administration route and every command asks the tenant’s policy decision point (OPA: roles and attributes, policies/README.md) about its action on its resource; the operation says which. The subject is the token’s: a person with the roles and attributes of their account, an app with the roles of its registration, a device with its type. A denial is a 403 problem whose `reasons` are the policy’s; when the decision point cannot be asked the answer is a 503 and nothing is done. The claim and delegations APIs are decided by the services themselves (ownership), not by the policy. The policy administration API (`/admin/v1/policy`) is granted by its scopes alone (`policy:read`, `policy:write`: administrators only), so that no policy can lock its administrators out. The signing-key routes (`/admin/v1/signing-keys`) are decided by the policy like the device administration (`keys.read`, `keys.rotate`: administrators by default).';
 
 /** What the document says about delegated tokens and the userinfo `delegations` claim (not a route of this document). */
 const DELEGATION_NOTES = [
@@ -168,7 +168,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
     info: {
       title: `Latchkey device API — ${tenantName}`,
       version: '1.0.0',
-      description: `Device registry and policy administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`), and the OpenID AuthZEN access evaluation API of the tenant's policy decision point (\`/access/v1\`). Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${POLICY_NOTES}\n\n${DELEGATION_NOTES}`,
+      description: `Device registry, policy and signing-key administration (\`/admin/v1\`), device claiming, sharing (delegations) and device commands (\`/v1\`), and the OpenID AuthZEN access evaluation API of the tenant's policy decision point (\`/access/v1\`). Tokens of another tenant are refused. Errors are RFC 9457 problem details.\n\n${POLICY_NOTES}\n\n${DELEGATION_NOTES}`,
     },
     servers: [{ url: issuer }],
     tags: [
@@ -179,6 +179,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
       { name: 'commands', description: 'Commanding a device: its owner’s token, or a delegated token acting for the owner' },
       { name: 'access', description: 'OpenID AuthZEN access evaluation: resource servers asking the policy decision point (client credentials, `access:evaluate`)' },
       { name: 'policy', description: 'The tenant’s authorization policy: its status, a compiled bundle of its own, the default again, its data (administrators: `policy:read`, `policy:write`)' },
+      { name: 'keys', description: 'The tenant’s signing keys: their life cycle, and a rotation on demand (administrators: `keys:read`, `keys:write`)' },
       { name: 'meta', description: 'This document' },
     ],
     paths,
@@ -189,7 +190,7 @@ export function openApiDocument({ issuer, tenantName }: OpenApiOptions, operatio
           type: 'oauth2',
           description: 'Access tokens of this tenant (RFC 9068 JWTs), sent as `Authorization: Bearer`.',
           flows: {
-            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin, SCOPES.accessEvaluate, SCOPES.policyRead, SCOPES.policyWrite]) },
+            clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: scopes([SCOPES.read, SCOPES.write, SCOPES.delegationsAdmin, SCOPES.accessEvaluate, SCOPES.policyRead, SCOPES.policyWrite, SCOPES.keysRead, SCOPES.keysWrite]) },
             authorizationCode: {
               authorizationUrl: `${issuer}/oauth2/authorize`,
               tokenUrl: `${issuer}/oauth2/token`,

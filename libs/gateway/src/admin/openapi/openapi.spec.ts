@@ -61,7 +61,7 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.servers).toEqual([{ url: ISSUER }]);
     const oauth2 = (document.components as { securitySchemes: { oauth2: { flows: Record<string, { tokenUrl: string; scopes: Record<string, string> }> } } }).securitySchemes.oauth2;
-    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String), 'access:evaluate': expect.any(String), 'policy:read': expect.any(String), 'policy:write': expect.any(String) } });
+    expect(oauth2.flows.clientCredentials).toEqual({ tokenUrl: `${ISSUER}/oauth2/token`, scopes: { 'devices:read': expect.any(String), 'devices:write': expect.any(String), 'delegations:admin': expect.any(String), 'access:evaluate': expect.any(String), 'policy:read': expect.any(String), 'policy:write': expect.any(String), 'keys:read': expect.any(String), 'keys:write': expect.any(String) } });
     expect(Object.keys(oauth2.flows.authorizationCode?.scopes ?? {})).toEqual(expect.arrayContaining(['devices:claim', 'delegations:read', 'delegations:write', 'delegations', 'lock:unlock', 'lock:configure']));
   });
 
@@ -128,6 +128,23 @@ describe('the OpenAPI document', () => {
     expect(schemas.PolicyStatus?.required).toEqual(expect.arrayContaining(['policyVersion', 'bundle', 'data', 'lastRejected']));
   });
 
+  it('documents the signing-key routes: scopes, policy actions, the optional reason, no private material', () => {
+    type Op = { tags: string[]; security: unknown; description?: string; requestBody?: { required: boolean; content: Record<string, unknown> }; responses: Record<string, unknown> };
+    const paths = document.paths as Record<string, Record<string, Op>>;
+    const list = paths['/admin/v1/signing-keys']?.get;
+    expect(list).toMatchObject({ tags: ['keys'], security: [{ oauth2: ['keys:read'] }] });
+    expect(list?.description).toMatch(/`keys\.read` on the tenant/);
+    const rotate = paths['/admin/v1/signing-keys/rotate']?.post;
+    expect(rotate).toMatchObject({ tags: ['keys'], security: [{ oauth2: ['keys:write'] }], requestBody: { required: false } });
+    expect(rotate?.description).toMatch(/`keys\.rotate` on the tenant/);
+    expect(Object.keys(rotate?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '415', '422', '503']));
+    const schemas = (document.components as { schemas: Record<string, { required?: string[]; properties?: Record<string, { items?: { properties?: Record<string, unknown> } }> }> }).schemas;
+    expect(schemas.SigningKeyRotation?.required).toEqual(['kid', 'activatesAt']);
+    expect(Object.keys(schemas.SigningKeys?.properties?.keys?.items?.properties ?? {}).sort()).toEqual(
+      ['activatesAt', 'alg', 'createdAt', 'kid', 'publishUntil', 'published', 'retiredAt', 'rotationReason', 'status'].sort(),
+    );
+  });
+
   it('survives a schema zod cannot describe', async () => {
     const { z } = await import('zod');
     const odd = { ...OPERATIONS.getDevice, operationId: 'odd', path: 'admin/v1/odd', reply: { name: 'Odd', schema: z.object({ at: z.date(), n: z.bigint(), f: z.custom<string>(() => true) }), description: 'odd' } };
@@ -185,6 +202,8 @@ describe('the policy step of every route (issue #6)', () => {
     expect(rule('listDevices')).toEqual({ action: 'devices.read', resource: 'device-list' });
     expect(rule('lockCommand')).toEqual({ action: 'device.command.unlock', resource: 'device' });
     expect(rule('configureCommand')).toEqual({ action: 'device.command.configure', resource: 'device' });
+    expect(rule('listSigningKeys')).toEqual({ action: 'keys.read', resource: 'tenant' });
+    expect(rule('rotateSigningKey')).toEqual({ action: 'keys.rotate', resource: 'tenant' });
   });
 
   it('makes a protected route without a policy declaration a boot-time error', () => {
