@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/browser.js';
+import { allow, authorizationRequest, callbackOf, contextAnswering, INSECURE, signIn } from './support/browser-flow.js';
 import { type E2eEnvironment, http, startE2eEnvironment } from './support/platform.js';
 
 const WEB = { id: 'demo-web', secret: 'demo-web-secret', redirectUri: 'http://localhost:8080/callback' };
@@ -28,71 +29,11 @@ afterAll(async () => {
   await env?.close();
 });
 
-const insecure = { execute: [client.allowInsecureRequests] };
-const webClient = () => client.discovery(new URL(issuer), WEB.id, WEB.secret, client.ClientSecretBasic(WEB.secret), insecure);
-const appClient = () => client.discovery(new URL(issuer), APP.id, undefined, client.None(), insecure);
-
-interface Authorization {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function authorizationRequest(config: client.Configuration, redirectUri: string, scope: string, extra: Record<string, string> = {}): Promise<Authorization> {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, verifier, state, nonce };
-}
+const webClient = () => client.discovery(new URL(issuer), WEB.id, WEB.secret, client.ClientSecretBasic(WEB.secret), INSECURE);
+const appClient = () => client.discovery(new URL(issuer), APP.id, undefined, client.None(), INSECURE);
 
 /** Answers every request to a client's redirect URI inside the browser: no server on those ports. */
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  await context.route(
-    (url) => url.href.startsWith(WEB.redirectUri) || url.href.startsWith(APP.redirectUri),
-    (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback reached' }),
-  );
-  return context;
-}
-
-/** Opens the URL and runs `drive`; resolves with the URL the browser was sent back to at the client. */
-async function callbackOf(page: Page, redirectUri: string, drive: (page: Page) => Promise<void>, url: URL): Promise<URL> {
-  const callback = page.waitForRequest((request) => request.url().startsWith(redirectUri), { timeout: 10_000 });
-  const seen = callback.then(() => true, () => false);
-  try {
-    await page.goto(url.href);
-  } catch (error) {
-    // A GET answered by a redirect straight to the client: Chromium does not hand that hop of a
-    // navigation to the route, so it fails to connect; the request itself is what we want.
-    if (!(await seen)) throw error;
-    await page.waitForLoadState().catch(() => undefined);
-  }
-  await drive(page);
-  return new URL((await callback).url());
-}
-
-async function signIn(page: Page, username: string, password: string) {
-  expect(await page.locator('h1').textContent()).toBe('Sign in');
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
-}
-
-async function allow(page: Page) {
-  await page.waitForSelector('button[value=allow]');
-  expect(await page.locator('h1').textContent()).toBe('Allow access?');
-  await page.click('button[value=allow]');
-}
+const newContext = (): Promise<BrowserContext> => contextAnswering(browser, [WEB.redirectUri, APP.redirectUri]);
 
 describe('authorization code + PKCE with a browser (confidential demo-web)', () => {
   let context: BrowserContext;
@@ -211,6 +152,47 @@ describe('public client demo-app (no secret, PKCE only)', () => {
       await expect(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce })).rejects.toMatchObject({
         error: 'invalid_grant',
       });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('max_age=0 through sign-in and consent (OIDC Core §3.1.2.1)', () => {
+  it('signs in again although a session exists, consents after more than a second, and gets a code with a fresh auth_time', async () => {
+    const context = await newContext();
+    try {
+      const page = await context.newPage();
+      const config = await webClient();
+      const first = await authorizationRequest(config, WEB.redirectUri, 'openid', { prompt: 'consent' });
+      await callbackOf(
+        page,
+        WEB.redirectUri,
+        async (p) => {
+          await signIn(p, 'adam', 'adam-password');
+          await allow(p);
+        },
+        first.url,
+      );
+      // The session is now more than 0 seconds old.
+      await page.waitForTimeout(1100);
+      const askedAt = Math.floor(Date.now() / 1000);
+      const request = await authorizationRequest(config, WEB.redirectUri, 'openid email', { max_age: '0', prompt: 'consent' });
+      const next = await context.newPage();
+      const callback = await callbackOf(
+        next,
+        WEB.redirectUri,
+        async (p) => {
+          await signIn(p, 'adam', 'adam-password');
+          await p.waitForSelector('button[value=allow]');
+          // Longer than a second on the consent page: before the fix, Allow showed the sign-in form again.
+          await p.waitForTimeout(1100);
+          await allow(p);
+        },
+        request.url,
+      );
+      const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, maxAge: 0 });
+      expect(tokens.claims()!.auth_time).toBeGreaterThanOrEqual(askedAt);
     } finally {
       await context.close();
     }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { formOf, HttpBrowser } from './support/http-browser.js';
-import { basicAuth, type E2eEnvironment, http, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { basicAuth, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
 
 const WEB = { id: 'demo-web', secret: 'demo-web-secret', redirectUri: 'http://localhost:8080/callback' };
 const LOGIN_FAILED = 'The username or password is not correct, or sign-in is temporarily blocked. Try again later.';
@@ -54,7 +54,12 @@ async function submitLogin(browser: HttpBrowser, page: string, username: string,
 
 /** The whole browser part: authorize → (login) → (consent: allow) → the client's callback URL. */
 async function authorize(browser: HttpBrowser, url: string, user = { username: 'adam', password: 'adam-password' }): Promise<URL> {
-  let response = await browser.get(url);
+  return continueToCallback(browser, await browser.get(url), user);
+}
+
+/** From any step of the flow on: follows redirects, signs in, allows, until the client's callback URL. */
+async function continueToCallback(browser: HttpBrowser, first: HttpResult, user: { username: string; password: string }): Promise<URL> {
+  let response = first;
   for (let step = 0; step < 5; step++) {
     const location = response.headers.get('location');
     if (location?.startsWith(WEB.redirectUri)) return new URL(location);
@@ -152,6 +157,20 @@ describe('authorization code (RFC 9700 §2.1.1, §4.5)', () => {
     expect(answer.headers.get('location')).toBeNull();
   });
 
+  for (const [parameter, value, error] of [
+    ['request', 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCBwcm9maWxlIn0.', 'request_not_supported'],
+    ['request_uri', 'https://localhost:8080/request.jwt', 'request_uri_not_supported'],
+  ] as const) {
+    it(`case=should answer a ${parameter} parameter with ${error} at the client (OIDC Core §6: discovery says unsupported)`, async () => {
+      const request = webRequest({ [parameter]: value });
+      const answer = await new HttpBrowser(origin).get(request.url);
+      expect(answer.status).toBe(303);
+      const location = new URL(answer.headers.get('location')!);
+      expect(location.origin + location.pathname).toBe(WEB.redirectUri);
+      expect(Object.fromEntries(location.searchParams)).toMatchObject({ error, state: request.state, iss: issuer });
+    });
+  }
+
   it('case=should answer prompt=none without a session with login_required at the client', async () => {
     const request = webRequest({ prompt: 'none' });
     const answer = await new HttpBrowser(origin).get(request.url);
@@ -173,16 +192,66 @@ describe('consent: remembered, then withdrawn', () => {
     const asked = await browser.get(webRequest({ prompt: 'consent' }).url);
     expect(asked.text).toContain('value="allow"');
 
-    const revokePage = await browser.get(`${issuer.replace('/t/demo', '')}/t/demo/consent/revoke?client_id=${WEB.id}`);
-    expect(revokePage.status).toBe(200);
-    const form = formOf(revokePage.text);
+    // The old address of "withdraw access" changes nothing by itself: it sends the browser to the account page.
+    const oldAddress = await browser.get(`${issuer}/consent/revoke?client_id=${WEB.id}`);
+    expect(oldAddress.status).toBe(303);
+    expect(oldAddress.headers.get('location')).toBe('/t/demo/account/consents');
+    const accountPage = await browser.get(`${issuer}/account/consents`);
+    expect(accountPage.status).toBe(200);
+    const form = formOf(accountPage.text);
+    expect(form.fields.client_id).toBe(WEB.id);
     const revoked = await browser.post(form.action, form.fields);
     expect(revoked.status).toBe(200);
-    expect(revoked.text).toContain('Access withdrawn');
+    expect(revoked.text).toContain('no longer has access to your account');
 
     const third = await browser.get(webRequest({ scope: 'openid offline_access' }).url);
     expect(third.status).toBe(200);
     expect(third.text).toContain('value="allow"');
+  });
+});
+
+describe('max_age and prompt=select_account (OIDC Core §3.1.2.1)', () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('case=should issue a code for max_age=0 after sign-in and a consent that took longer than a second (no login ↔ consent loop)', async () => {
+    const browser = new HttpBrowser(origin);
+    // Signed in already, more than 0 s ago: max_age=0 asks again.
+    await authorize(browser, webRequest().url);
+    await wait(1100);
+    const request = webRequest({ max_age: '0', prompt: 'consent' });
+    const loginPage = await browser.get(request.url);
+    expect(loginPage.status).toBe(200);
+    expect(loginPage.text).toContain('name="password"');
+    const login = await submitLogin(browser, loginPage.text, 'adam', 'adam-password');
+    expect(login.status).toBe(303);
+    const consent = await browser.get(new URL(login.headers.get('location')!, origin).href);
+    expect(consent.text).toContain('value="allow"');
+    // Past a second boundary, whatever the clock: before the fix, Allow showed the login page again.
+    await wait(1100);
+    const allowed = await browser.post(formOf(consent.text).action, { ...formOf(consent.text).fields, decision: 'allow' });
+    expect(allowed.status).toBe(303);
+    const callback = new URL(allowed.headers.get('location')!);
+    expect(callback.origin + callback.pathname).toBe(WEB.redirectUri);
+    expect(callback.searchParams.get('state')).toBe(request.state);
+    const tokens = await redeem(callback.searchParams.get('code')!, request.verifier);
+    expect(tokens.status).toBe(200);
+    const idToken = JSON.parse(Buffer.from((tokens.json as { id_token: string }).id_token.split('.')[1]!, 'base64url').toString()) as { auth_time: number; iat: number };
+    expect(idToken.iat - idToken.auth_time).toBeGreaterThanOrEqual(1);
+  });
+
+  it('case=should show the sign-in form for prompt=select_account even with a session, and issue the code to the account chosen', async () => {
+    const browser = new HttpBrowser(origin);
+    await authorize(browser, webRequest().url, { username: 'adam', password: 'adam-password' });
+    const request = webRequest({ prompt: 'select_account' });
+    const loginPage = await browser.get(request.url);
+    expect(loginPage.status).toBe(200);
+    expect(loginPage.text).toContain('name="password"');
+    // Another account than the session's.
+    const bianca = { username: 'bianca', password: 'bianca-password' };
+    const callback = await continueToCallback(browser, await submitLogin(browser, loginPage.text, bianca.username, bianca.password), bianca);
+    const tokens = await redeem(callback.searchParams.get('code')!, request.verifier);
+    const info = await http(`${issuer}/oauth2/userinfo`, { headers: { authorization: `Bearer ${(tokens.json as { access_token: string }).access_token}` } });
+    expect(info.json).toMatchObject({ preferred_username: 'bianca' });
   });
 });
 
@@ -321,7 +390,7 @@ describe('discovery lists exactly the browser flows that exist', () => {
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       code_challenge_methods_supported: ['S256'],
       id_token_signing_alg_values_supported: ['ES256', 'RS256'],
-      prompt_values_supported: ['none', 'login', 'consent'],
+      prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
       acr_values_supported: ['urn:latchkey:loa:1', 'urn:latchkey:loa:2'],
       authorization_response_iss_parameter_supported: true,
     });
@@ -336,6 +405,38 @@ describe('RP-initiated logout', () => {
     const answer = await http(`${issuer}/oauth2/logout?${new URLSearchParams({ client_id: WEB.id, post_logout_redirect_uri: 'https://attacker.example/' })}`, { redirect: 'manual' });
     expect(answer.status).toBe(400);
     expect(answer.headers.get('location')).toBeNull();
+  });
+
+  it('case=should refuse an id_token_hint with alg none or HS256 signed with the public key, and keep the session', async () => {
+    const browser = new HttpBrowser(origin);
+    const request = webRequest();
+    const callback = await authorize(browser, request.url);
+    const idToken = ((await redeem(callback.searchParams.get('code')!, request.verifier)).json as { id_token: string }).id_token;
+    const [header, payload] = idToken.split('.') as [string, string];
+    const { kid } = JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string };
+    const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const { keys } = (await http(`${issuer}/jwks`)).json as { keys: (Record<string, string> & { kid: string })[] };
+    const jwk = keys.find((key) => key.kid === kid)!;
+    const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const hs256 = (secret: string | Buffer) => {
+      const input = `${segment({ alg: 'HS256', typ: 'JWT', kid })}.${payload}`;
+      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    };
+    const forged = [`${segment({ alg: 'none', typ: 'JWT' })}.${payload}.`, `${segment({ alg: 'none', typ: 'JWT', kid })}.${payload}.${idToken.split('.')[2]}`, hs256(pem), hs256(JSON.stringify(jwk))];
+    for (const hint of forged) {
+      const answer = await browser.get(`${issuer}/oauth2/logout?${new URLSearchParams({ id_token_hint: hint, post_logout_redirect_uri: WEB.redirectUri, state: 'logout-state' })}`);
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('location')).toBeNull();
+      expect(answer.text).toContain('The ID token hint is not valid.');
+      expect(answer.headers.getSetCookie().join('\n')).not.toMatch(/latchkey-session-demo/);
+    }
+    // Still signed in: prompt=none gets a code, not login_required.
+    const silent = await browser.get(webRequest({ prompt: 'none' }).url);
+    expect(new URL(silent.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    // The genuine hint names this session: signed out at once, back to the client with the state.
+    const genuine = await browser.get(`${issuer}/oauth2/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: WEB.redirectUri, state: 'logout-state' })}`);
+    expect(genuine.status).toBe(303);
+    expect(genuine.headers.get('location')).toBe(`${WEB.redirectUri}?state=logout-state`);
   });
 
   it('case=should ask for confirmation without an id_token_hint, then sign out', async () => {

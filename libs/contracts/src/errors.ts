@@ -27,6 +27,9 @@ export const ERROR_CODES = [
   // RFC 6749 §4.1.2.1 authorization-endpoint errors
   'access_denied',
   'unsupported_response_type',
+  // OIDC Core §3.1.2.6: request objects (§6.1 `request`, §6.2 `request_uri`) are not offered
+  'request_not_supported',
+  'request_uri_not_supported',
   // RFC 8628 §3.5 device access token errors (all HTTP 400 on the token endpoint)
   'authorization_pending',
   'slow_down',

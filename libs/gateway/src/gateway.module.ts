@@ -7,9 +7,11 @@ import { DeviceSelfController } from './admin/device-self.controller.js';
 import { DevicesAdminController } from './admin/devices.controller.js';
 import { OpenApiController } from './admin/openapi.controller.js';
 import { PolicyAdminController } from './admin/policy.controller.js';
+import { SigningKeysAdminController } from './admin/signing-keys.controller.js';
 import { TokenGuard } from './auth/token-guard.js';
 import { AuthzenEvaluator } from './authzen/authzen-evaluator.js';
 import { AuthzenController } from './authzen/authzen.controller.js';
+import { AccountConsentsController } from './browser/account-consents.controller.js';
 import { AccountController } from './browser/account.controller.js';
 import { AuthorizeController } from './browser/authorize.controller.js';
 import { ClaimController } from './browser/claim.controller.js';
@@ -45,6 +47,7 @@ export class GatewayModule {
         DeviceController,
         ClaimController,
         AccountController,
+        AccountConsentsController,
         LogoutController,
         HealthController,
         DevicesAdminController,
@@ -55,6 +58,7 @@ export class GatewayModule {
         DeviceCommandsController,
         AuthzenController,
         PolicyAdminController,
+        SigningKeysAdminController,
         OpenApiController,
       ],
       providers: [

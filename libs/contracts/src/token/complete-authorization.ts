@@ -25,7 +25,9 @@ export const AUTHORIZATION_DENIAL_ERRORS = ['access_denied', 'login_required', '
  * authorization code; `deny` sends the error back. The reply's `location` is the client's validated
  * redirect URI with `code`/`error`, `state` and `iss` (RFC 9207) — the gateway redirects there (303).
  * Fails with `not_found` for an unknown, expired or already completed interaction, and with
- * `invalid_request` when the subject's authentication does not satisfy `max_age` or `prompt=login`.
+ * `invalid_request` when the subject authenticated before the request began and that authentication
+ * does not satisfy `max_age` or `prompt=login` / `prompt=select_account` (an authentication during
+ * the request always does).
  */
 export const CompleteAuthorization = defineRequest({
   subject: 'latchkey.token.v1.complete-authorization',

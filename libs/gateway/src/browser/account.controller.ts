@@ -1,7 +1,7 @@
 import { ConfirmOtp, ContractError, EnrolOtp } from '@latchkey/contracts';
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OTP_STEPS, otpConfirmPage, otpDonePage, otpStartPage } from '../pages/account.js';
+import { accountPaths, OTP_STEPS, otpConfirmPage, otpDonePage, otpStartPage } from '../pages/account.js';
 import { FIELDS } from '../pages/fields.js';
 import { redirectAfterPost, sendPage } from '../pages/reply.js';
 import { CLAIM_APP_NAME } from './claim.controller.js';
@@ -13,7 +13,8 @@ import { type Continuation, continuationPath, parseContinuation, signInFormId } 
 
 const OTP_FORM = 'account-otp';
 const ACCOUNT: Continuation = { kind: 'account-otp' };
-const ACCOUNT_NAME = 'your account';
+/** What the stand-alone sign-in of an account page says the person signs in to. */
+export const ACCOUNT_NAME = 'your account';
 const CODE_FAILED = 'That code did not work. Enter the current code from your authenticator app.';
 
 /**
@@ -33,7 +34,7 @@ export class AccountController {
       if (!continuation || !this.flow.security.verifyPost(request, tenant, signInFormId(continuation), form).ok) throw CSRF_REFUSED;
       const outcome = await this.flow.signIn(request, reply, tenant, form, signInFormId(continuation));
       if (outcome.kind === 'signed-in') return redirectAfterPost(reply, continuationPath(tenant, continuation), { own: true });
-      if (continuation.kind === 'account-otp') return this.flow.renderSignIn(request, reply, tenant, continuation, ACCOUNT_NAME, outcome.page);
+      if (continuation.kind === 'account-otp' || continuation.kind === 'account-consents') return this.flow.renderSignIn(request, reply, tenant, continuation, ACCOUNT_NAME, outcome.page);
       if (continuation.kind === 'claim') return this.flow.renderSignIn(request, reply, tenant, continuation, CLAIM_APP_NAME, outcome.page);
       const lookup = await lookupUserCode(this.flow, request, tenant, continuation.userCode);
       if (lookup) return this.flow.renderSignIn(request, reply, tenant, continuation, lookup.clientName, outcome.page);
@@ -49,7 +50,8 @@ export class AccountController {
       const session = await this.flow.session(request, tenant);
       if (!session) return this.flow.renderSignIn(request, reply, tenant, ACCOUNT, ACCOUNT_NAME);
       const csrfToken = this.flow.security.formToken(request, reply, tenant, OTP_FORM);
-      return sendPage(reply, otpStartPage({ tenantName: this.flow.tenants.displayName(tenant), username: session.summary.user.username, action: `/t/${tenant}/account/otp`, csrfToken }));
+      const nav = accountPaths(tenant);
+      return sendPage(reply, otpStartPage({ tenantName: this.flow.tenants.displayName(tenant), username: session.summary.user.username, action: nav.otp, csrfToken, nav }));
     });
   }
 
@@ -64,13 +66,14 @@ export class AccountController {
       const tenantName = this.flow.tenants.displayName(tenant);
       const userId = session.summary.user.id;
       const csrfToken = this.flow.security.formToken(request, reply, tenant, OTP_FORM);
-      const action = `/t/${tenant}/account/otp`;
+      const nav = accountPaths(tenant);
+      const action = nav.otp;
       if (form.step === OTP_STEPS.start) {
         try {
           const enrolment = await this.flow.messaging.send(EnrolOtp, { tenant, userId });
           return sendPage(reply, otpConfirmPage({ tenantName, action, csrfToken, secret: enrolment.secret, otpauthUri: enrolment.otpauthUri }));
         } catch (error) {
-          if (ContractError.is(error, 'conflict')) return sendPage(reply, otpDonePage({ tenantName, alreadyEnrolled: true }));
+          if (ContractError.is(error, 'conflict')) return sendPage(reply, otpDonePage({ tenantName, alreadyEnrolled: true, nav }));
           throw error;
         }
       }
@@ -82,7 +85,7 @@ export class AccountController {
         if (!ContractError.is(error, 'invalid_grant') && !ContractError.is(error, 'invalid_request')) throw error;
         return sendPage(reply, otpConfirmPage({ tenantName, action, csrfToken, error: CODE_FAILED }));
       }
-      return sendPage(reply, otpDonePage({ tenantName, alreadyEnrolled: false }));
+      return sendPage(reply, otpDonePage({ tenantName, alreadyEnrolled: false, nav }));
     });
   }
 }

@@ -1,14 +1,12 @@
-import { BeginAuthorization, ContractError, RevokeConsent } from '@latchkey/contracts';
+import { BeginAuthorization, ContractError } from '@latchkey/contracts';
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DECISIONS, FIELDS, hiddenFields } from '../pages/fields.js';
-import { html, ownUrl } from '../pages/html.js';
-import { layout } from '../pages/layout.js';
-import { sendPage } from '../pages/reply.js';
+import { accountPaths } from '../pages/account.js';
+import { DECISIONS, FIELDS } from '../pages/fields.js';
+import { redirectToOwnPage } from '../pages/reply.js';
 import { CSRF_REFUSED, PageFailure, PageFlow, subjectOf } from './page-flow.js';
 
 const REPEATED = new PageFailure(400, 'Invalid request', 'The app sent a parameter more than once (RFC 6749 §3.1). You have not been redirected.');
-const REVOKE_FORM = 'consent-revoke';
 
 /** The query of a GET as one value per name; a repeated name is refused; empty values count as absent (RFC 6749 §3.1). */
 export function singleValuedQuery(url: string): Record<string, string> {
@@ -25,8 +23,9 @@ export function singleValuedQuery(url: string): Record<string, string> {
 
 /**
  * The person-facing half of the authorization-code flow (ADR 0013): `/oauth2/authorize` (RFC 6749
- * §4.1.1, OIDC Core §3.1.2), the login and consent pages, and withdrawing consent. Every failure is
- * an error page; the browser goes to the client only through a location the token service built.
+ * §4.1.1, OIDC Core §3.1.2) and the login and consent pages; withdrawing consent is on the account
+ * page (`account-consents.controller.ts`). Every failure is an error page; the browser goes to the
+ * client only through a location the token service built.
  */
 @Controller('t/:tenant')
 export class AuthorizeController {
@@ -101,53 +100,22 @@ export class AuthorizeController {
       try {
         return await this.flow.finish(reply, tenant, interaction, { decision: 'approve', subject: subjectOf(session), remember: true }, true);
       } catch (error) {
-        // max_age / prompt=login not met by this session (the token service's backstop): sign in again.
+        // The session predates the request and no longer meets max_age / prompt=login / select_account
+        // (the token service's backstop; a sign-in during the request always meets them): sign in again.
         if (ContractError.is(error, 'invalid_request')) return this.flow.renderLogin(request, reply, tenant, interaction, { username: session.summary.user.username });
         throw error;
       }
     });
   }
 
-  /** A confirmation form to withdraw the signed-in person's consent to one app. */
+  /**
+   * The old address of "withdraw access", kept so that links to it still work: the account page lists
+   * every app the person allowed and withdraws with a CSRF-protected POST there. It only ever changed
+   * state through its POST, which is gone with its form; `client_id` is not carried along (the page
+   * shows every app, and nothing from the query reaches the location).
+   */
   @Get('consent/revoke')
-  async revokeForm(@Param('tenant') tenant: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    return this.flow.page(reply, tenant, async () => {
-      const clientId = singleValuedQuery(request.url).client_id;
-      const session = await this.flow.session(request, tenant);
-      if (!session) throw new PageFailure(401, 'Not signed in', 'Sign in to an app of this organisation first.');
-      if (!clientId) throw new PageFailure(400, 'Bad request', 'Which app? (client_id is missing.)');
-      const appName = this.flow.tenants.client(tenant, clientId)?.displayName ?? clientId;
-      const csrfToken = this.flow.security.formToken(request, reply, tenant, REVOKE_FORM);
-      const page = layout({
-        title: 'Withdraw access?',
-        tenantName: this.flow.tenants.displayName(tenant),
-        body: html`<p><strong>${appName}</strong> will lose the access you gave it, including access while you are not using it.</p>
-<form method="post" action="${ownUrl(`/t/${tenant}/consent/revoke`)}">
-${hiddenFields(csrfToken)}<input type="hidden" name="client_id" value="${clientId}">
-<button type="submit">Withdraw access</button>
-</form>`,
-      });
-      return sendPage(reply, page);
-    });
-  }
-
-  /** Withdraws consent (token `revoke-consent`: the client's refresh-token families die with it). */
-  @Post('consent/revoke')
-  async revoke(@Param('tenant') tenant: string, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    return this.flow.page(reply, tenant, async () => {
-      const form = this.flow.formOf(body);
-      if (!this.flow.security.verifyPost(request, tenant, REVOKE_FORM, form).ok) throw CSRF_REFUSED;
-      const session = await this.flow.session(request, tenant);
-      if (!session) throw new PageFailure(401, 'Not signed in', 'Your session has ended. Sign in again.');
-      const clientId = form.client_id;
-      if (!clientId) throw new PageFailure(400, 'Bad request', 'Which app? (client_id is missing.)');
-      await this.flow.messaging.send(RevokeConsent, { tenant, clientId, userId: session.summary.user.id });
-      const page = layout({
-        title: 'Access withdrawn',
-        tenantName: this.flow.tenants.displayName(tenant),
-        body: html`<p role="status">The app no longer has the access you gave it. It will ask again next time.</p>`,
-      });
-      return sendPage(reply, page);
-    });
+  async revokeForm(@Param('tenant') tenant: string, @Res() reply: FastifyReply) {
+    return this.flow.page(reply, tenant, async () => redirectToOwnPage(reply, accountPaths(tenant).consents));
   }
 }

@@ -17,6 +17,7 @@ import { ContractClient } from '@latchkey/messaging';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isFormBody } from '../http/form-body.js';
+import { accountPaths } from '../pages/account.js';
 import { consentPage } from '../pages/consent.js';
 import { errorPage, errorStatus } from '../pages/error.js';
 import { FIELDS } from '../pages/fields.js';
@@ -167,7 +168,16 @@ export class PageFlow {
       if (options.afterPost) return redirectAfterPost(reply, `/t/${tenant}/consent?${new URLSearchParams({ [FIELDS.interaction]: interaction.interactionId })}`, { own: true });
       return this.renderConsent(request, reply, tenant, interaction, live);
     }
-    return this.finish(reply, tenant, interaction, { decision: 'approve', subject: subjectOf(live), remember: false }, options.afterPost);
+    try {
+      return await this.finish(reply, tenant, interaction, { decision: 'approve', subject: subjectOf(live), remember: false }, options.afterPost);
+    } catch (error) {
+      // The token service's freshness backstop looks a moment later than the check above, so a
+      // session right at max_age can pass here and fail there: that is a sign-in to ask for, not an
+      // error page. A session made during this request always passes, so this cannot loop.
+      if (options.fresh || !ContractError.is(error, 'invalid_request')) throw error;
+      if (none) return this.finish(reply, tenant, interaction, { decision: 'deny', error: 'login_required' }, options.afterPost);
+      return this.renderLogin(request, reply, tenant, interaction, { username: interaction.loginHint });
+    }
   }
 
   /** Ends the interaction and sends the browser to the client (303 after a POST, 302 after a GET). */
@@ -236,6 +246,7 @@ export class PageFlow {
       csrfToken,
       interactionId: interaction.interactionId,
       userDisplayName: session.summary.user.username,
+      consentsUrl: accountPaths(tenant).consents,
     });
     return sendPage(reply, page, { formActionTargets: [interaction.redirectUri] });
   }

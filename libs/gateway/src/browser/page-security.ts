@@ -37,8 +37,17 @@ export class PageSecurity {
 
   /** A CSRF token for a form about `formId` (sets the binding cookie when the browser has none). */
   formToken(request: FastifyRequest, reply: FastifyReply, tenant: string, formId: string): string {
+    return this.formTokens(request, reply, tenant, [formId])[0] as string;
+  }
+
+  /**
+   * Tokens for several forms of one page (one per thing a form acts on). The binding is read or made
+   * once: a browser without the cookie would otherwise get a new binding per form, and only the last
+   * `Set-Cookie` would stick, leaving every other form of the page unverifiable.
+   */
+  formTokens(request: FastifyRequest, reply: FastifyReply, tenant: string, formIds: readonly string[]): string[] {
     const binding = csrfBinding(request, reply, csrfCookie(tenant, this.cookies));
-    return this.csrf.issue({ tenant, binding, formId });
+    return formIds.map((formId) => this.csrf.issue({ tenant, binding, formId }));
   }
 
   /** The first check of every page POST: same origin, and the form's token for this browser and form. */

@@ -13,6 +13,8 @@ describe('reauthenticationReason (OIDC Core §3.1.2.1)', () => {
   it('asks for a sign-in without a session, with prompt=login, past max_age', () => {
     expect(reauthenticationReason({ prompt: [] }, null, now, KNOWN)).toBe('no-session');
     expect(reauthenticationReason({ prompt: ['login'] }, session, now, KNOWN)).toBe('prompt-login');
+    expect(reauthenticationReason({ prompt: ['select_account'] }, session, now, KNOWN)).toBe('select-account');
+    expect(reauthenticationReason({ prompt: ['select_account', 'consent'] }, { ...session, authTime: now }, now, KNOWN)).toBe('select-account');
     expect(reauthenticationReason({ prompt: [], maxAge: 99 }, session, now, KNOWN)).toBe('max-age');
     expect(reauthenticationReason({ prompt: [], maxAge: 100 }, session, now, KNOWN)).toBeUndefined();
   });

@@ -10,9 +10,12 @@ describe('stand-alone sign-in continuations', () => {
     expect(continuationPath('demo', continuation)).toBe('/t/demo/device/confirm?user_code=WDJB-MJHT');
   });
 
-  it('knows the account page', () => {
+  it('knows the account pages', () => {
     expect(parseContinuation('account-otp')).toEqual({ kind: 'account-otp' });
     expect(continuationPath('demo', { kind: 'account-otp' })).toBe('/t/demo/account/otp');
+    expect(parseContinuation(continuationKey({ kind: 'account-consents' }))).toEqual({ kind: 'account-consents' });
+    expect(signInFormId({ kind: 'account-consents' })).toBe('signin:account-consents');
+    expect(continuationPath('demo', { kind: 'account-consents' })).toBe('/t/demo/account/consents');
   });
 
   it('round-trips the claim page, with a typed code or without one', () => {
@@ -28,7 +31,7 @@ describe('stand-alone sign-in continuations', () => {
   });
 
   it('refuses anything else: never a path or URL of its own choosing', () => {
-    for (const key of [undefined, '', 'device:', 'device:WDJB', 'device:wdjbmjht', 'device:WDJBMJHT/../x', '//evil.example', 'https://evil.example', 'account', 'claim:', 'claim:abc', 'claim:ABCD/../x', 'claim:ABCD?next=//evil']) {
+    for (const key of [undefined, '', 'device:', 'device:WDJB', 'device:wdjbmjht', 'device:WDJBMJHT/../x', '//evil.example', 'https://evil.example', 'account', 'account-consents/../x', 'claim:', 'claim:abc', 'claim:ABCD/../x', 'claim:ABCD?next=//evil']) {
       expect(parseContinuation(key)).toBeUndefined();
     }
     expect(deviceContinuation('WDJB-MJH')).toBeUndefined();

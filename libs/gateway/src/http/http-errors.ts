@@ -31,6 +31,8 @@ const PROBLEM_STATUS: Record<ErrorCode, number> = {
   internal: 500,
   rate_limited: 429,
   unsupported_response_type: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
 };
 
 const TITLES: Record<number, string> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { otpConfirmPage, otpDonePage, otpStartPage } from './account.js';
+import { accountPaths, consentsPage, otpConfirmPage, otpDonePage, otpStartPage } from './account.js';
 import { CLAIM_CODE_FAILED, claimDonePage, claimPage, formatClaimCode } from './claim.js';
 import { consentPage } from './consent.js';
 import { deviceConfirmPage, deviceDonePage, deviceVerificationPage, formatUserCode, normalizeUserCode } from './device.js';
@@ -93,7 +93,7 @@ describe('loginPage', () => {
 });
 
 describe('consentPage', () => {
-  const base = { clientName: 'Door App', scopes: ['openid', 'lock:unlock', 'acme:thing'], action: '/t/demo/consent', csrfToken: 'tok', interactionId: 'int-2', userDisplayName: 'Adam' };
+  const base = { clientName: 'Door App', scopes: ['openid', 'lock:unlock', 'acme:thing'], action: '/t/demo/consent', csrfToken: 'tok', interactionId: 'int-2', userDisplayName: 'Adam', consentsUrl: '/t/demo/account/consents' };
 
   it('lists each scope in plain words, with Allow and Deny as two submit buttons named decision', () => {
     const page = consentPage(base);
@@ -113,6 +113,11 @@ describe('consentPage', () => {
   it('escapes the client name, user name and unknown scopes', () => {
     const out = render(consentPage({ ...base, clientName: XSS, userDisplayName: XSS, scopes: [XSS] }));
     expect(out).not.toContain('<script>');
+  });
+
+  it('links "withdraw access at any time" to the account page, and only to a path of this server', () => {
+    expect(render(consentPage(base))).toContain('you can <a href="/t/demo/account/consents">withdraw access at any time</a>.');
+    expect(() => consentPage({ ...base, consentsUrl: 'https://evil.example/' })).toThrow(TypeError);
   });
 });
 
@@ -214,9 +219,64 @@ describe('account one-time-code pages', () => {
   });
 
   it('starts with a button only, and ends without a form', () => {
-    const start = otpStartPage({ username: 'adam', action: '/t/demo/account/otp', csrfToken: 'tok' });
+    const start = otpStartPage({ username: 'adam', action: '/t/demo/account/otp', csrfToken: 'tok', nav: accountPaths('demo') });
     expectForm(start, '/t/demo/account/otp', 'tok');
     expect(inputNamed(start, 'step')?.attrs.value).toBe('start');
-    expect(byTag(otpDonePage({ alreadyEnrolled: false }), 'form')).toEqual([]);
+    expect(byTag(otpDonePage({ alreadyEnrolled: false, nav: accountPaths('demo') }), 'form')).toEqual([]);
+  });
+
+  it('link to the list of apps with access (and not to themselves)', () => {
+    for (const page of [otpStartPage({ username: 'adam', action: '/t/demo/account/otp', csrfToken: 'tok', nav: accountPaths('demo') }), otpDonePage({ alreadyEnrolled: true, nav: accountPaths('demo') })]) {
+      expect(byTag(page, 'a').map((a) => a.attrs.href)).toEqual(['/t/demo/account/consents']);
+    }
+  });
+});
+
+describe('account page of apps with access', () => {
+  const app = (clientId: string, clientName: string, scopes: string[], csrfToken: string) => ({ clientId, clientName, scopes, grantedAt: '2025-03-04T23:30:00.000Z', csrfToken });
+  const base = { tenantName: 'Demo', username: 'adam', action: '/t/demo/account/consents', nav: accountPaths('demo') };
+
+  it('lists each app with its scopes in plain words, since when, and a withdraw form of its own', () => {
+    const page = consentsPage({ ...base, apps: [app('demo-web', 'Demo web app', ['openid', 'offline_access'], 'tok-web'), app('demo-app', 'Demo mobile app', ['lock:unlock'], 'tok-app')] });
+    const out = render(page);
+    expect(byTag(page, 'h2').map((h) => h.attrs.id)).toEqual(['app-0', 'app-1']);
+    expect(out).toContain('<h2 id="app-0">Demo web app</h2>');
+    expect(out).toContain('<li>Keep access while you are not using the app<small>offline_access</small></li>');
+    expect(out).toContain('<li>Lock and unlock your locks<small>lock:unlock</small></li>');
+    expect(out).toContain('Allowed since <time datetime="2025-03-04T23:30:00.000Z">4 March 2025</time>');
+    expect(byTag(page, 'form')).toEqual([
+      { tag: 'form', attrs: { method: 'post', action: '/t/demo/account/consents' } },
+      { tag: 'form', attrs: { method: 'post', action: '/t/demo/account/consents' } },
+    ]);
+    const hidden = byTag(page, 'input').map((input) => input.attrs);
+    expect(hidden).toEqual([
+      { type: 'hidden', name: 'csrf_token', value: 'tok-web' },
+      { type: 'hidden', name: 'client_id', value: 'demo-web' },
+      { type: 'hidden', name: 'csrf_token', value: 'tok-app' },
+      { type: 'hidden', name: 'client_id', value: 'demo-app' },
+    ]);
+    // Each button says which app it is about to screen readers; its visible words are in that name (WCAG 2.5.3).
+    expect(byTag(page, 'button').map((b) => b.attrs['aria-label'])).toEqual(['Withdraw access from Demo web app', 'Withdraw access from Demo mobile app']);
+    expect(byTag(page, 'a').map((a) => a.attrs.href)).toEqual(['/t/demo/account/otp']);
+    expectNoScript(page);
+  });
+
+  it('says so when no app has access, and announces what a withdrawal did', () => {
+    const empty = consentsPage({ ...base, apps: [] });
+    expect(render(empty)).toContain('No app has access to your account.');
+    expect(byTag(empty, 'form')).toEqual([]);
+    const done = render(consentsPage({ ...base, apps: [], notice: { kind: 'withdrawn', clientName: 'Demo web app' } }));
+    expect(done).toContain('<p class="done" role="status"><strong>Demo web app</strong> no longer has access to your account.');
+    expect(render(consentsPage({ ...base, apps: [], notice: { kind: 'nothing-to-withdraw' } }))).toContain('<p role="status">That app had no access to withdraw.</p>');
+  });
+
+  it('escapes app names, client ids, scopes and the username', () => {
+    const out = render(consentsPage({ ...base, username: XSS, apps: [app(XSS, XSS, [XSS], 'tok')], notice: { kind: 'withdrawn', clientName: XSS } }));
+    expect(out).not.toContain('<script>');
+    expect(out).toContain('&quot;&gt;&lt;script&gt;');
+  });
+
+  it('only posts to a path of this server', () => {
+    expect(() => consentsPage({ ...base, apps: [], action: '//evil.example/' })).toThrow(TypeError);
   });
 });

@@ -25,3 +25,8 @@ export function redirectAfterPost(reply: FastifyReply, location: string, options
     .header('location', options.own ? ownUrl(location) : location)
     .send();
 }
+
+/** A 303 from a GET to another page of this gateway (an old address that moved); `path` is checked by `ownUrl`. */
+export function redirectToOwnPage(reply: FastifyReply, path: string): FastifyReply {
+  return redirectAfterPost(reply, path, { own: true });
+}

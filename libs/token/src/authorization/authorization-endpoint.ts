@@ -6,6 +6,8 @@ import {
   type CompleteAuthorization,
   ContractError,
   type GetInteraction,
+  type ListConsents,
+  MAX_LISTED_CONSENTS,
   type ParsedRequestOf,
   type ReplyOf,
   type RevokeConsent,
@@ -122,6 +124,24 @@ export class AuthorizationEndpoint {
     return { granted: missing.length === 0, missing };
   }
 
+  /** `latchkey.token.v1.list-consents`: the user's remembered consents in this tenant, with each app's name. */
+  async listConsents(request: ParsedRequestOf<typeof ListConsents>): Promise<ReplyOf<typeof ListConsents>> {
+    const tenant = this.tenants.get(request.tenant);
+    const remembered = await this.consents.list(tenant.id, request.userId, MAX_LISTED_CONSENTS);
+    // `find` is cached per client, and a person consents to a handful of apps: no batch query needed.
+    const clients = await Promise.all(remembered.map((consent) => this.clients.find(tenant.id, consent.clientId)));
+    return {
+      consents: remembered.map((consent, index) => ({
+        clientId: consent.clientId,
+        // A client removed since keeps its consent row until withdrawn: name it by its id.
+        clientName: clients[index]?.displayName || consent.clientId,
+        scopes: consent.scopes,
+        grantedAt: consent.grantedAt.toISOString(),
+        updatedAt: consent.updatedAt.toISOString(),
+      })),
+    };
+  }
+
   /** `latchkey.token.v1.revoke-consent`: the client also loses the refresh tokens the consent allowed. */
   async revokeConsent(request: ParsedRequestOf<typeof RevokeConsent>): Promise<ReplyOf<typeof RevokeConsent>> {
     const tenant = this.tenants.get(request.tenant);
@@ -133,17 +153,25 @@ export class AuthorizationEndpoint {
 
 /**
  * OIDC Core §3.1.2.1: with `max_age` the user must have authenticated within that many seconds, and
- * with `prompt=login` after the request began. The gateway enforces this by re-authenticating; this
- * is the backstop, so a stale session can never yield a code.
+ * with `prompt=login` (and `select_account`, which Latchkey answers the same way) after the request
+ * began. The gateway enforces this by re-authenticating; this is the backstop, so a stale session can
+ * never yield a code.
+ *
+ * An authentication at or after the start of the request is fresh by definition, however long the
+ * person then took on the consent page: `max_age` is about the session the request found, not about
+ * the time between signing in and clicking Allow. Comparing `now` with `auth_time` alone made
+ * `max_age=0` (which OIDC treats like `prompt=login`) fail as soon as a second boundary passed, and
+ * the gateway answered that by showing the login page again, then consent again, forever.
  */
 export function checkAuthenticationFreshness(interaction: Pick<StoredInteraction, 'request' | 'createdAt'>, subject: Subject, now: number): void {
   const nowSeconds = Math.floor(now / 1000);
   if (subject.authTime > nowSeconds + 60) throw new ContractError('invalid_request', 'auth_time is in the future');
+  // auth_time has whole seconds: an authentication in the second the request began counts as after it.
+  if (subject.authTime >= Math.floor(interaction.createdAt.getTime() / 1000)) return;
   const { maxAge, prompt } = interaction.request;
   if (maxAge !== undefined && nowSeconds - subject.authTime > maxAge) throw new ContractError('invalid_request', 'authentication is older than max_age: re-authenticate');
-  if (prompt.includes('login') && subject.authTime < Math.floor(interaction.createdAt.getTime() / 1000)) {
-    throw new ContractError('invalid_request', 'prompt=login requires an authentication after the request');
-  }
+  if (prompt.includes('login')) throw new ContractError('invalid_request', 'prompt=login requires an authentication after the request');
+  if (prompt.includes('select_account')) throw new ContractError('invalid_request', 'prompt=select_account requires signing in to the chosen account after the request');
 }
 
 function summary(interactionId: string, client: OAuthClient, request: ValidatedAuthorizationRequest, expiresAt: Date): AuthorizationInteraction {

@@ -146,6 +146,23 @@ describe('authorization request checks', () => {
     expect(failure(() => run(parameters))?.code).toBe(code);
   });
 
+  it.each([
+    ['a request object', { request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.' }, 'request_not_supported', 'request objects (the request parameter) are not supported'],
+    ['a request_uri', { request_uri: 'https://app.example.com/request.jwt' }, 'request_uri_not_supported', 'the request_uri parameter is not supported'],
+    // OIDC Core §6.1: the object may carry what the query lacks, so its refusal comes before "response_type is required".
+    ['a request object and nothing else', { response_type: undefined, scope: undefined, request: 'x.y.z' }, 'request_not_supported', 'request objects (the request parameter) are not supported'],
+  ])('case=should refuse %s (OIDC Core §6, request objects are not supported)', (_case, overrides, code, message) => {
+    const parameters = Object.fromEntries(Object.entries({ ...valid, ...overrides }).filter(([, value]) => value !== undefined)) as Record<string, string>;
+    const ctx = context(parameters);
+    expect(failure(() => runChecks(AUTHORIZATION_REQUEST_CHECKS, ctx))).toEqual({ code, message });
+    // state is already captured, so the error at the redirect URI carries it.
+    expect(ctx.request.state).toBe('s1');
+  });
+
+  it('accepts prompt=select_account', () => {
+    expect(run({ ...valid, prompt: 'select_account' }).prompt).toEqual(['select_account']);
+  });
+
   it('case=should refuse a client not registered for authorization_code with unauthorized_client', () => {
     expect(failure(() => run(valid, client({ grantTypes: ['client_credentials'] })))?.code).toBe('unauthorized_client');
   });
@@ -160,7 +177,7 @@ describe('authorization request checks', () => {
 describe('authentication freshness (OIDC Core §3.1.2.1)', () => {
   const now = 1_800_000_000_000;
   const subject = (authTime: number) => ({ userId: 'u', authTime, amr: ['pwd'], acr: '1', sessionId: 's' });
-  const interaction = (request: { maxAge?: number; prompt?: ('login' | 'none')[] }) => ({
+  const interaction = (request: { maxAge?: number; prompt?: ('login' | 'none' | 'select_account')[] }) => ({
     createdAt: new Date(now - 30_000),
     request: { clientId: 'app', redirectUri: 'x', redirectUriSent: true, scopes: [], codeChallenge: 'c', prompt: request.prompt ?? [], ...(request.maxAge !== undefined ? { maxAge: request.maxAge } : {}) },
   });
@@ -168,6 +185,23 @@ describe('authentication freshness (OIDC Core §3.1.2.1)', () => {
   it('case=should refuse an authentication older than max_age', () => {
     expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 60 }), subject(now / 1000 - 61), now))?.code).toBe('invalid_request');
     expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 60 }), subject(now / 1000 - 59), now))).toBeUndefined();
+  });
+
+  it('accepts an authentication during the request however long ago, even with max_age=0 (no login → consent loop)', () => {
+    // The request began 30 s ago; the person signed in 29 s ago and took their time on the consent page.
+    expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 0 }), subject(now / 1000 - 29), now))).toBeUndefined();
+    expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 10 }), subject(now / 1000 - 29), now))).toBeUndefined();
+    // Signed in within the very second the request began (auth_time has whole seconds).
+    expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 0, prompt: ['login'] }), subject(now / 1000 - 30), now))).toBeUndefined();
+  });
+
+  it('case=should refuse max_age=0 with an authentication from before the request', () => {
+    expect(failure(() => checkAuthenticationFreshness(interaction({ maxAge: 0 }), subject(now / 1000 - 31), now))).toEqual({ code: 'invalid_request', message: 'authentication is older than max_age: re-authenticate' });
+  });
+
+  it('case=should refuse prompt=select_account with an authentication from before the request', () => {
+    expect(failure(() => checkAuthenticationFreshness(interaction({ prompt: ['select_account'] }), subject(now / 1000 - 3600), now))?.code).toBe('invalid_request');
+    expect(failure(() => checkAuthenticationFreshness(interaction({ prompt: ['select_account'] }), subject(now / 1000 - 10), now))).toBeUndefined();
   });
 
   it('case=should refuse prompt=login with an authentication from before the request', () => {

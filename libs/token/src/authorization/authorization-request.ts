@@ -64,6 +64,17 @@ export const REDIRECT_URI_CHECKS: ReadonlyArray<readonly [string, AuthorizationC
 
 // --- Checks whose failure goes back to the client's redirect URI. ----------------------------------
 
+/**
+ * OIDC Core §6.1 / §6.2 + §3.1.2.6: request objects are not supported (discovery says
+ * `request_parameter_supported` and `request_uri_parameter_supported` are false), so a request that
+ * carries one is refused with the error the specification names. Serving it from its plain parameters
+ * alone would be wrong: the client meant the object's values to win over them.
+ */
+export function checkRequestObject({ parameters }: AuthorizationRequestContext): void {
+  if (parameters.request !== undefined) refuse('request_not_supported', 'request objects (the request parameter) are not supported');
+  if (parameters.request_uri !== undefined) refuse('request_uri_not_supported', 'the request_uri parameter is not supported');
+}
+
 /** RFC 6749 §4.1.1: response_type must be `code`, the only flow offered (RFC 9700 §2.1.2 drops implicit). */
 export function checkResponseType({ parameters }: AuthorizationRequestContext): void {
   if (parameters.response_type === undefined) refuse('invalid_request', 'response_type is required');
@@ -109,7 +120,11 @@ export function checkNonce({ parameters, request }: AuthorizationRequestContext)
   if (request.scopes?.includes('openid')) request.nonce = nonce;
 }
 
-/** OIDC Core §3.1.2.1: `prompt` is a set of none/login/consent/select_account, and `none` stands alone. */
+/**
+ * OIDC Core §3.1.2.1: `prompt` is a set of none/login/consent/select_account, and `none` stands alone.
+ * Latchkey has one session per browser and tenant, so `select_account` is answered like `login`: the
+ * sign-in form, where the person chooses the account by signing in to it.
+ */
 export function checkPrompt({ parameters, request }: AuthorizationRequestContext): void {
   const values = (parameters.prompt ?? '').split(' ').filter((value) => value.length > 0);
   const unknown = values.filter((value) => !(PROMPT_VALUES as readonly string[]).includes(value));
@@ -148,10 +163,12 @@ export function checkState({ parameters, request }: AuthorizationRequestContext)
 /**
  * The checks of an authorization request, in order, once the redirect URI is trusted. Any failure is
  * redirected to the client (RFC 6749 §4.1.2.1); `state` is captured first so the error can carry it.
- * Unknown parameters are ignored (RFC 6749 §3.1).
+ * A request object is refused next, before any parameter it might have carried is found missing.
+ * Other unknown parameters are ignored (RFC 6749 §3.1).
  */
 export const AUTHORIZATION_REQUEST_CHECKS: ReadonlyArray<readonly [string, AuthorizationCheck]> = [
   ['checkState', checkState],
+  ['checkRequestObject', checkRequestObject],
   ['checkResponseType', checkResponseType],
   ['checkClientMayUseCode', checkClientMayUseCode],
   ['checkResponseMode', checkResponseMode],

@@ -1,4 +1,4 @@
-import { BeginAuthorization, CheckConsent, CompleteAuthorization, GetInteraction, type ParsedRequestOf, RevokeConsent } from '@latchkey/contracts';
+import { BeginAuthorization, CheckConsent, CompleteAuthorization, GetInteraction, ListConsents, type ParsedRequestOf, RevokeConsent } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { AuthorizationEndpoint } from './authorization-endpoint.js';
@@ -26,6 +26,11 @@ export class AuthorizationHandler {
   @Handles(CheckConsent)
   checkConsent(request: ParsedRequestOf<typeof CheckConsent>) {
     return this.authorization.checkConsent(request);
+  }
+
+  @Handles(ListConsents)
+  listConsents(request: ParsedRequestOf<typeof ListConsents>) {
+    return this.authorization.listConsents(request);
   }
 
   @Handles(RevokeConsent)
