@@ -93,6 +93,10 @@ async function expectGoodRequestWorks() {
   const response = await postForm(`${demo}/oauth2/token`, { grant_type: 'client_credentials', scope: 'devices:read' }, demoBasic);
   expect(response.status).toBe(200);
   expect(response.json).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, scope: 'devices:read' });
+  // RFC 6749 §5.1: a response carrying a token must not be cached.
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('pragma')).toBe('no-cache');
 }
 
 /** A token request at tenant demo; `authorization: null` sends no Authorization header. */

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 
@@ -10,6 +11,14 @@ const boot = (service: string, env: Record<string, string>) =>
     encoding: 'utf8',
     timeout: 20_000,
   });
+
+/** Exit 1, `invalid configuration` and one readable line per bad variable, no stack trace. */
+function expectRefused(result: ReturnType<typeof boot>, variables: string[]) {
+  expect({ status: result.status, signal: result.signal }).toEqual({ status: 1, signal: null });
+  expect(result.stderr).toMatch(/^invalid configuration:\n/);
+  for (const name of variables) expect(result.stderr).toMatch(new RegExp(`^  - ${name}(\\.\\d+)?: \\S.*$`, 'm'));
+  expect(result.stderr).not.toMatch(/\n\s+at |failed to start|ZodError|node:internal/);
+}
 
 describe('services fail fast on a bad configuration', () => {
   it('case=should name every bad variable and exit 1 without a stack trace (token)', () => {
@@ -33,5 +42,24 @@ describe('services fail fast on a bad configuration', () => {
     const invalid = boot('gateway', { TENANTS_FILE: join(root, 'package.json'), PORT: '70000' });
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toMatch(/PORT/);
+  });
+
+  it.each([
+    ['delegation', { DATABASE_URL: 'mysql://x', NATS_URL: 'http://x', LATCHKEY_CLOCK_OFFSET_MS: 'soon' }, ['DATABASE_URL', 'NATS_URL', 'LATCHKEY_CLOCK_OFFSET_MS']],
+    ['device-registry', { DATABASE_URL: 'mysql://x', NATS_URL: 'nats://127.0.0.1:4222', PUBLIC_URL: 'ftp://x/' }, ['DATABASE_URL', 'PUBLIC_URL']],
+    ['policy', { DATABASE_URL: 'mysql://x', NATS_URL: 'http://x' }, ['DATABASE_URL', 'NATS_URL']],
+  ])('case=should name every bad variable and exit 1 without a stack trace (%s)', (service, env, variables) => {
+    expectRefused(boot(service, env), variables);
+  });
+
+  it('case=should refuse a missing DATABASE_URL (delegation, device-registry, policy)', () => {
+    for (const service of ['delegation', 'device-registry', 'policy']) expectRefused(boot(service, {}), ['DATABASE_URL']);
+  });
+
+  it('case=should name every bad variable and exit 1 without a stack trace (embedded all-in-one)', () => {
+    // Refused before anything starts: no embedded PostgreSQL, no port taken, nothing written to the data dir.
+    const result = boot('embedded', { PORT: '70000', PUBLIC_URL: 'not a url', LATCHKEY_KEK: 'too-short', LATCHKEY_DATA_DIR: join(root, 'tmp', 'boot-config-never-created') });
+    expectRefused(result, ['PORT', 'PUBLIC_URL', 'LATCHKEY_KEK']);
+    expect(existsSync(join(root, 'tmp', 'boot-config-never-created'))).toBe(false);
   });
 });

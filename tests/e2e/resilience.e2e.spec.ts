@@ -1,6 +1,6 @@
-// The token service goes away while the gateway keeps running: clients get a fast, well-formed
-// 503 temporarily_unavailable, readiness says so, and the platform heals once the service is back,
-// without restarting the gateway.
+// The token service (or the policy service, which decides every token's scopes) goes away while the
+// gateway keeps running: clients get a fast, well-formed 503 temporarily_unavailable, readiness says so,
+// and the platform heals once the service is back, without restarting the gateway.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment } from './support/platform.js';
 
@@ -124,4 +124,58 @@ describe('token service outage', () => {
     // A token issued before the crash is still valid afterwards (keys and revocations are in PostgreSQL).
     expect((await postForm(`${issuer}/oauth2/introspect`, { token: before.access_token }, demoBasic)).json).toMatchObject({ active: true });
   }, 30_000);
+});
+
+interface Readiness {
+  status: 'ok' | 'unavailable';
+  checks: Record<string, { ok: boolean; latencyMs: number }>;
+}
+
+/** Polls /readyz until `until` holds; returns the last answer and how long it took. */
+async function waitForReadiness(until: (response: HttpResult) => boolean, timeoutMs: number): Promise<{ response: HttpResult; afterMs: number }> {
+  const started = performance.now();
+  let last: HttpResult | undefined;
+  while (performance.now() - started < timeoutMs) {
+    last = await http(`${env.platform.url}/readyz`);
+    if (until(last)) return { response: last, afterMs: performance.now() - started };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`/readyz did not change within ${timeoutMs} ms; last answer ${last?.status} ${last?.text}`);
+}
+
+describe('policy service outage', () => {
+  const policyIsDown = (response: HttpResult) => response.status === 503 && (response.json as Readiness).checks.policy?.ok === false;
+
+  it('case=should say not ready, refuse token requests it cannot decide with 503 temporarily_unavailable within 2 s, and heal when the policy service is back', async () => {
+    // While every service runs: ready, with policy among the checks; devices:read is decided (and its
+    // allow cached by the token service) before the outage.
+    const before = await http(`${env.platform.url}/readyz`);
+    expect({ status: before.status, body: before.json }).toMatchObject({ status: 200, body: { status: 'ok', checks: { token: { ok: true }, identity: { ok: true }, policy: { ok: true } } } });
+    expect((await requestToken()).status).toBe(200);
+
+    await env.platform.stopService('policy');
+    // NATS answers "no responders" for a stopped service: readiness says so at its next probe.
+    const { response: ready, afterMs } = await waitForReadiness(policyIsDown, 5000);
+    expect(afterMs).toBeLessThan(5000);
+    expect(ready.headers.get('cache-control')).toBe('no-store');
+    expect(ready.json).toMatchObject({ status: 'unavailable', checks: { policy: { ok: false }, token: { ok: true }, identity: { ok: true } } });
+    expect((await http(`${env.platform.url}/healthz`)).status).toBe(200);
+
+    // The token service still holds allows it was given before the outage: policies/data.json gives
+    // `token.scope` decisions a cacheTtlSeconds of 60, so for up to a minute a client gets the scopes it
+    // was already decided for (docs/adr/0023) — a bounded, deliberate grace, not a bypass.
+    expect((await requestToken()).status).toBe(200);
+    // What it has no allow for (as every scope is once those allows expire, or after a restart of the
+    // token service) needs the decision point: refused fast, never a token with unchecked scopes.
+    const undecided = await postForm(`${issuer}/oauth2/token`, { grant_type: 'client_credentials', scope: 'policy:read' }, demoBasic);
+    expectTemporarilyUnavailable(undecided);
+    expect(undecided.elapsedMs).toBeLessThan(2000);
+
+    env.platform.startService('policy');
+    const { response: healed } = await waitForReadiness((response) => response.status === 200, 20_000);
+    expect(healed.json).toMatchObject({ status: 'ok', checks: { policy: { ok: true } } });
+    expectGatewayNotRestarted();
+    const token = await postForm(`${issuer}/oauth2/token`, { grant_type: 'client_credentials', scope: 'policy:read' }, demoBasic);
+    expect({ status: token.status, scope: (token.json as { scope?: string }).scope }).toEqual({ status: 200, scope: 'policy:read' });
+  }, 40_000);
 });

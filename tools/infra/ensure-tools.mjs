@@ -1,22 +1,29 @@
-// Makes sure the servers the tests need exist on this machine: PostgreSQL and nats-server.
-// Order of preference: already installed; built with Go into .tools/bin (nats-server); Debian packages
-// when running as root. Prints what it did; exits non-zero with a clear message when it cannot.
-// `ensureOpa()` does the same for the `opa` CLI, which only the policy build and CI need
-// (scripts/policy-build.mjs; docs/adr/0022-policy-bundles.md): it is not part of the default run.
-// `ensureHelm()` and `ensureKubernetesValidate()` provide the Helm chart's checks (lint, render, and
-// validation of every rendered object against the Kubernetes OpenAPI schemas, offline):
-//   node tools/infra/ensure-tools.mjs --print helm|kubernetes-validate   installs if needed, prints the path
+// Makes sure the tools the tests need exist on this machine, with nothing but Node and npm to start
+// from: PostgreSQL, nats-server, Chromium; the `opa` CLI (the Rego unit tests, the policy build:
+// scripts/policy-build.mjs, docs/adr/0022-policy-bundles.md); `helm` and `kubernetes-validate` (the Helm
+// chart's checks: lint, render, and validation of every rendered object against the Kubernetes OpenAPI
+// schemas, offline). Order of preference: already installed; the Go programs (nats-server, helm, opa)
+// built with `go install` into .tools/bin — with the machine's Go when it is recent enough, else with a
+// Go toolchain from the Go module proxy (tools/infra/go-toolchain.mjs); kubernetes-validate from PyPI into
+// a venv under .tools/; Debian packages when running as root (PostgreSQL, Chromium, python3, and
+// nats-server as a last resort). Prints what it did; exits non-zero with a clear message when it cannot.
+// `LATCHKEY_TOOLS_DIR` moves .tools/ elsewhere (tools/infra/local-infra.mjs).
+//   node tools/infra/ensure-tools.mjs                                         PostgreSQL, nats-server, Chromium
+//   node tools/infra/ensure-tools.mjs --print helm|kubernetes-validate|opa   installs if needed, prints the path
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, REPO_ROOT, TOOLS_BIN } from './local-infra.mjs';
+import { ensureGo } from './go-toolchain.mjs';
+import { findNatsServer, findPostgresBin, NATS_SERVER_MODULE, TOOLS_BIN, TOOLS_DIR } from './local-infra.mjs';
 
 /** The OPA release the committed policy bundle is built with (a different one may compile other Wasm). */
 export const OPA_VERSION = '1.22.2';
 export const OPA_MODULE = `github.com/open-policy-agent/opa@v${OPA_VERSION}`;
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** The installers' output goes to stderr: with `--print`, stdout carries the path only. */
+const PROGRESS = ['inherit', 2, 'inherit'];
 let aptUpdated = false;
 
 function has(command) {
@@ -28,14 +35,24 @@ function has(command) {
   }
 }
 
+/**
+ * `go install module` into .tools/bin (CGO off: static binaries), with a Go of at least `minimumGo`:
+ * the machine's, or the pinned toolchain from the module proxy (downloaded on first use).
+ */
+function goInstall(module, minimumGo) {
+  const go = ensureGo(minimumGo);
+  mkdirSync(TOOLS_BIN, { recursive: true });
+  execFileSync(go.path, ['install', module], { stdio: PROGRESS, env: { ...process.env, ...go.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
+}
+
 function apt(...packages) {
   if (!isRoot || !has('apt-get')) return false;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['update', '-qq'], { stdio: PROGRESS, env });
     aptUpdated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: PROGRESS, env });
   return true;
 }
 
@@ -47,21 +64,19 @@ export function ensurePostgres() {
   }
 }
 
+/** The tests start nats-server themselves (one per test file, by design): it must be on this machine. */
 export function ensureNats() {
-  if (process.env.LATCHKEY_TEST_NATS_URL || findNatsServer()) return;
-  if (has('go')) {
-    console.log(`[tools] building ${NATS_SERVER_MODULE} into .tools/bin`);
-    mkdirSync(TOOLS_BIN, { recursive: true });
-    try {
-      execFileSync('go', ['install', NATS_SERVER_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
-    } catch {
-      console.log('[tools] go install failed; trying Debian packages');
-    }
-    if (findNatsServer()) return;
+  if (findNatsServer()) return;
+  console.log(`[tools] building ${NATS_SERVER_MODULE} into ${TOOLS_BIN}`);
+  try {
+    goInstall(NATS_SERVER_MODULE, '1.24');
+  } catch (error) {
+    console.log(`[tools] cannot build nats-server (${error.message}); trying Debian packages`);
   }
+  if (findNatsServer()) return;
   console.log('[tools] installing nats-server from Debian packages');
   if (!apt('nats-server') || !findNatsServer()) {
-    throw new Error(`nats-server is needed by the tests: install it (apt-get install nats-server, or go install ${NATS_SERVER_MODULE}) or set LATCHKEY_TEST_NATS_URL`);
+    throw new Error(`nats-server is needed by the tests: install it (go install ${NATS_SERVER_MODULE}, or apt-get install nats-server)`);
   }
 }
 
@@ -95,28 +110,32 @@ export function findOpa() {
 }
 
 /**
- * Finds `opa` OPA_VERSION, or installs it into .tools/bin with `go install` (~1 min) when Go is there.
- * Another version found and no Go: it is used, with a warning (its Wasm may differ from the committed
- * bundle's). Neither: a clear error, since only the policy build and CI need it.
+ * Finds `opa` OPA_VERSION, or installs it into .tools/bin with `go install` (~1 min; opa needs Go 1.26,
+ * fetched from the module proxy when the machine has no such Go). When that fails and another version
+ * was found, it is used, with a warning (its Wasm may differ from the committed bundle's). Neither: a
+ * clear error (the Rego tests and the policy build need it; running the platform does not).
  */
 export function ensureOpa() {
   const found = findOpa();
   if (found?.version === OPA_VERSION) return found;
-  if (has('go')) {
-    console.log(`[tools] building ${OPA_MODULE} into .tools/bin (about a minute)`);
-    mkdirSync(TOOLS_BIN, { recursive: true });
-    execFileSync('go', ['install', OPA_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
+  let failure;
+  try {
+    console.log(`[tools] building ${OPA_MODULE} into ${TOOLS_BIN} (about a minute)`);
+    goInstall(OPA_MODULE, '1.26');
     const installed = { path: join(TOOLS_BIN, 'opa'), version: opaVersionOf(join(TOOLS_BIN, 'opa')) };
     if (installed.version) return installed;
+  } catch (error) {
+    failure = error;
   }
   if (found) {
     console.log(`[tools] warning: using opa ${found.version} (${found.path}); the committed policy bundle is built with ${OPA_VERSION}`);
     return found;
   }
   throw new Error(
-    `the opa CLI is needed to test and build the policies: install Go and run \`go install ${OPA_MODULE}\`, ` +
-      `or download opa ${OPA_VERSION} from https://github.com/open-policy-agent/opa/releases and set OPA_BIN. ` +
-      'Running the platform does not need it: the compiled bundle is committed (docs/adr/0022-policy-bundles.md).',
+    `the opa CLI is needed to test and build the policies${failure ? ` and could not be built (${failure.message})` : ''}: ` +
+      `run \`go install ${OPA_MODULE}\` with Go 1.26 or newer, or download opa ${OPA_VERSION} from ` +
+      'https://github.com/open-policy-agent/opa/releases and set OPA_BIN. Running the platform does not need it: ' +
+      'the compiled bundle is committed (docs/adr/0022-policy-bundles.md).',
   );
 }
 
@@ -147,19 +166,20 @@ export function findHelm() {
 
 /**
  * Finds helm 3, or builds HELM_VERSION into .tools/bin with `go install` (a few minutes on a fresh
- * module cache) when Go is there. Neither: a clear error (only the chart checks need it).
+ * module cache), with the machine's Go or one from the module proxy. Else a clear error.
  */
 export function ensureHelm() {
   const found = findHelm();
   if (found) return found;
-  if (has('go')) {
-    console.log(`[tools] building ${HELM_MODULE} into .tools/bin (a few minutes the first time)`);
-    mkdirSync(TOOLS_BIN, { recursive: true });
-    execFileSync('go', ['install', HELM_MODULE], { stdio: 'inherit', env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' } });
-    const installed = findHelm();
-    if (installed) return installed;
+  console.log(`[tools] building ${HELM_MODULE} into ${TOOLS_BIN} (a few minutes the first time)`);
+  try {
+    goInstall(HELM_MODULE, '1.24');
+  } catch (error) {
+    throw new Error(`helm 3 is needed to check the Helm chart and could not be built (${error.message}): run \`go install ${HELM_MODULE}\` with Go 1.24 or newer, or set HELM_BIN`);
   }
-  throw new Error(`helm 3 is needed to check the Helm chart: install Go and run \`go install ${HELM_MODULE}\`, or set HELM_BIN`);
+  const installed = findHelm();
+  if (!installed) throw new Error(`helm 3 is needed to check the Helm chart: \`go install ${HELM_MODULE}\` did not produce a working ${join(TOOLS_BIN, 'helm')}; or set HELM_BIN`);
+  return installed;
 }
 
 /**
@@ -180,7 +200,7 @@ const KUBERNETES_VALIDATE_REQUIREMENTS = [
   'rpds-py==2026.9.1',
   'typing_extensions==4.16.0',
 ];
-const KUBERNETES_VALIDATE_VENV = join(REPO_ROOT, '.tools', 'kubernetes-validate');
+const KUBERNETES_VALIDATE_VENV = join(TOOLS_DIR, 'kubernetes-validate');
 
 function kubernetesValidateVersionOf(path) {
   try {
@@ -197,24 +217,33 @@ export function findKubernetesValidate() {
   return version ? { path, version } : undefined;
 }
 
+/** python3: on PATH, else from Debian packages (with python3-venv, which Debian's venv needs) when running as root. */
+function ensurePython() {
+  const found = onPath('python3');
+  if (found) return found;
+  console.log('[tools] installing python3 from Debian packages (for kubernetes-validate)');
+  const installed = apt('python3', 'python3-venv') ? (onPath('python3') ?? ['/usr/bin/python3'].find((path) => existsSync(path))) : undefined;
+  if (!installed) throw new Error('python3 is needed for kubernetes-validate (Debian: apt-get install python3 python3-venv)');
+  return installed;
+}
+
 /** Finds kubernetes-validate KUBERNETES_VALIDATE_VERSION, or installs it from PyPI into .tools/kubernetes-validate. */
 export function ensureKubernetesValidate() {
   const found = findKubernetesValidate();
   if (found && (found.version === KUBERNETES_VALIDATE_VERSION || process.env.KUBERNETES_VALIDATE_BIN)) return found;
-  const python = onPath('python3');
-  if (!python) throw new Error('python3 is needed for kubernetes-validate (Debian: apt-get install python3 python3-venv)');
-  console.log(`[tools] installing kubernetes-validate ${KUBERNETES_VALIDATE_VERSION} from PyPI into .tools/kubernetes-validate`);
+  const python = ensurePython();
+  console.log(`[tools] installing kubernetes-validate ${KUBERNETES_VALIDATE_VERSION} from PyPI into ${KUBERNETES_VALIDATE_VENV}`);
   rmSync(KUBERNETES_VALIDATE_VENV, { recursive: true, force: true });
-  mkdirSync(join(REPO_ROOT, '.tools'), { recursive: true });
+  mkdirSync(TOOLS_DIR, { recursive: true });
   try {
-    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: 'inherit' });
+    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: PROGRESS });
   } catch {
     // Debian's python3 needs python3-venv for ensurepip.
     if (!apt('python3-venv')) throw new Error('cannot create a Python venv: install python3-venv');
     rmSync(KUBERNETES_VALIDATE_VENV, { recursive: true, force: true });
-    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: 'inherit' });
+    execFileSync(python, ['-m', 'venv', KUBERNETES_VALIDATE_VENV], { stdio: PROGRESS });
   }
-  execFileSync(join(KUBERNETES_VALIDATE_VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-deps', ...KUBERNETES_VALIDATE_REQUIREMENTS], { stdio: 'inherit' });
+  execFileSync(join(KUBERNETES_VALIDATE_VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-deps', ...KUBERNETES_VALIDATE_REQUIREMENTS], { stdio: PROGRESS });
   const installed = findKubernetesValidate();
   if (!installed) throw new Error('kubernetes-validate did not install');
   return installed;
@@ -234,8 +263,8 @@ export function ensureChromium() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--print') {
-  // `--print helm|kubernetes-validate`: install when missing, print the path (for .ci/run).
-  const tools = { helm: ensureHelm, 'kubernetes-validate': ensureKubernetesValidate };
+  // `--print helm|kubernetes-validate|opa`: install when missing, print the path (for .ci/run).
+  const tools = { helm: ensureHelm, 'kubernetes-validate': ensureKubernetesValidate, opa: ensureOpa };
   const ensure = tools[process.argv[3]];
   if (!ensure) {
     console.error(`[tools] --print takes one of: ${Object.keys(tools).join(', ')}`);

@@ -8,7 +8,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const TOOLS_BIN = join(REPO_ROOT, '.tools', 'bin');
+/**
+ * Where the tools the tests need are installed when the machine lacks them (nats-server, helm, opa, a Go
+ * toolchain, the kubernetes-validate venv): `.tools/`, or `LATCHKEY_TOOLS_DIR` (e.g. to try a fresh install
+ * without touching the checkout's).
+ */
+export const TOOLS_DIR = process.env.LATCHKEY_TOOLS_DIR ? resolve(process.env.LATCHKEY_TOOLS_DIR) : join(REPO_ROOT, '.tools');
+export const TOOLS_BIN = join(TOOLS_DIR, 'bin');
 export const NATS_SERVER_MODULE = 'github.com/nats-io/nats-server/v2@v2.12.1';
 
 export function freePort() {
@@ -137,7 +143,7 @@ export async function startPostgres({ port } = {}) {
 /** Starts nats-server with JetStream on a free loopback port. Returns { url, port, stop(), kill() }. */
 export async function startNats({ port } = {}) {
   const binary = findNatsServer();
-  if (!binary) throw new Error(`nats-server not found (apt-get install nats-server, or go install ${NATS_SERVER_MODULE}, or set LATCHKEY_TEST_NATS_URL)`);
+  if (!binary) throw new Error(`nats-server not found (node tools/infra/ensure-tools.mjs installs it; or apt-get install nats-server, or go install ${NATS_SERVER_MODULE})`);
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-nats-'));
   const natsPort = port ?? (await freePort());
   const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', dir], { stdio: 'ignore' });

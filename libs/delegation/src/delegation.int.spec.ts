@@ -7,6 +7,7 @@ import {
   ContractError,
   CreateGrant,
   DeclineGrant,
+  DelegationHealth,
   DELEGATION_EVENTS,
   DelegationEventPayload,
   DeviceClaimed,
@@ -709,5 +710,9 @@ describe('delegation grants over NATS, PostgreSQL and JetStream', () => {
       expect(await statusOf(erins.grant.id)).toBe('active');
       expect((await send(GetGrant, { tenant: 'demo', grantId: former.id, actor: as(adam) })).grant.reason).toBe(`device ${lock.serial} has a new owner`);
     });
+  });
+
+  it('reports its database in its health, over NATS', async () => {
+    await expect(cluster.client.send(DelegationHealth, {})).resolves.toEqual({ service: 'delegation', status: 'ok', checks: { database: { ok: true, latencyMs: expect.any(Number) } } });
   });
 });

@@ -14,6 +14,7 @@ import {
   DEVICE_STATUSES,
   type DeviceAction,
   DeviceEventPayload,
+  DeviceHealth,
   DeviceSuspended,
   type DeviceStatus,
   GetDevice,
@@ -519,5 +520,9 @@ describe('device registry over NATS and PostgreSQL', () => {
         await consumer.stop();
       }
     });
+  });
+
+  it('reports its database in its health, over NATS', async () => {
+    await expect(client().send(DeviceHealth, {})).resolves.toEqual({ service: 'device-registry', status: 'ok', checks: { database: { ok: true, latencyMs: expect.any(Number) } } });
   });
 });

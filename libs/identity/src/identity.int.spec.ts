@@ -24,6 +24,7 @@ import { IdentityModule } from './identity.module.js';
 import { PrismaThrottleStore } from './login/throttle-store.prisma.js';
 import { base32Decode, totp } from './otp/totp.js';
 import { Sessions } from './sessions/sessions.js';
+import { Users } from './users/users.js';
 
 const tenants = parseTenants(`
 tenants:
@@ -390,5 +391,72 @@ describe('identity service over NATS and PostgreSQL', () => {
 
   it('reports its database in its health', async () => {
     await expect(client.send(IdentityHealth, {})).resolves.toMatchObject({ service: 'identity', status: 'ok', checks: { database: { ok: true } } });
+  });
+
+  describe('reconciliation of the tenants file', () => {
+    // What every replica does at start (IdentityModule.onModuleInit), run again on both replicas.
+    const reconcile = async (file: typeof tenants) => {
+      for (const replica of cluster.replicas) {
+        const users = replica.get(Users, { strict: false });
+        for (const tenant of file.tenants) for (const user of tenant.users) await users.upsertFromConfig(tenant.id, user);
+      }
+    };
+    const userRows = async () =>
+      (
+        await pool.query<{ id: string; tenant: string; username: string; password_hash: string }>(
+          `SELECT id, tenant, username, email, display_name, password_hash, status, roles, attributes, managed_by, created_at FROM identity."user" ORDER BY tenant, username`,
+        )
+      ).rows;
+
+    it('case=should create no user twice and keep every password hash when the same file is reconciled again', async () => {
+      const before = await userRows();
+      expect(before).toHaveLength(9);
+      await reconcile(tenants);
+      await reconcile(tenants);
+      // Same ids, same hashes (no re-hash of an unchanged password), statuses set at run time kept.
+      expect(await userRows()).toEqual(before);
+      await expect(login('olga', 'olga-password')).resolves.toMatchObject({ user: { username: 'olga' } });
+    });
+
+    it('case=should apply an edited file: a new display name, roles and attributes take effect, a changed password is hashed anew', async () => {
+      const edited = parseTenants(`
+tenants:
+  - id: demo
+    displayName: Demo fleet
+    users:
+      - { username: adam, password: adam-password, email: adam@example.com, displayName: Adam }
+      - { username: bianca, password: bianca-password }
+      - { username: dora, password: dora-password }
+      - { username: erin, password: erin-password }
+      - { username: frank, password: frank-password }
+      - { username: gina, password: gina-password }
+      - { username: hugo, password: hugo-password }
+      - { username: olga, password: olga-password, displayName: Olga Operator, roles: [viewer], attributes: { sites: [south] } }
+  - id: other
+    users:
+      - { username: adam, password: other-adam-new-password }
+`);
+      const before = new Map((await userRows()).map((row) => [`${row.tenant}/${row.username}`, row]));
+      try {
+        await reconcile(edited);
+        const after = new Map((await userRows()).map((row) => [`${row.tenant}/${row.username}`, row]));
+        expect([...after.keys()]).toEqual([...before.keys()]);
+        for (const [key, row] of after) expect(row.id).toBe(before.get(key)!.id);
+
+        const olga = before.get('demo/olga')!.id;
+        expect(after.get('demo/olga')!.password_hash).toBe(before.get('demo/olga')!.password_hash);
+        await expect(client.send(GetUser, { tenant: 'demo', userId: olga })).resolves.toMatchObject({ user: { roles: ['viewer'], attributes: { sites: ['south'] } } });
+        await expect(client.send(GetUserClaims, { tenant: 'demo', userId: olga, scopes: ['openid', 'profile'] })).resolves.toEqual({
+          claims: { sub: olga, preferred_username: 'olga', name: 'Olga Operator' },
+        });
+
+        expect(after.get('other/adam')!.password_hash).not.toBe(before.get('other/adam')!.password_hash);
+        await expect(login('adam', 'other-adam-new-password', freshIp(), 'other')).resolves.toMatchObject({ user: { tenant: 'other', username: 'adam' } });
+        await expect(login('adam', 'other-adam-password', freshIp(), 'other')).rejects.toMatchObject({ code: 'invalid_grant' });
+      } finally {
+        await reconcile(tenants);
+      }
+      await expect(client.send(GetUser, { tenant: 'demo', userId: before.get('demo/olga')!.id })).resolves.toMatchObject({ user: { roles: ['operator', 'viewer'] } });
+    });
   });
 });

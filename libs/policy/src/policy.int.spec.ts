@@ -10,6 +10,7 @@ import {
   GetPolicyStatus,
   PolicyActivated,
   PolicyDecisionsLogged,
+  PolicyHealth,
   type PayloadOf,
   UpdatePolicyData,
 } from '@latchkey/contracts';
@@ -300,5 +301,9 @@ describe('policy service over NATS, JetStream and PostgreSQL', () => {
       expect(back).toMatchObject({ bundle: { source: 'default', origin: 'built-in', version: 2 }, data: { version: 2 } });
       await eventually(() => onEveryReplica('acme', suspend).every((r) => r.allow && r.policyVersion === back.policyVersion), 'all three replicas back on the default');
     });
+  });
+
+  it('reports its database in its health, over NATS', async () => {
+    await expect(cluster.client.send(PolicyHealth, {})).resolves.toEqual({ service: 'policy', status: 'ok', checks: { database: { ok: true, latencyMs: expect.any(Number) } } });
   });
 });

@@ -9,6 +9,9 @@ import type { INestMicroservice } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jwtVerify, createLocalJWKSet } from 'jose';
 import pg from 'pg';
+import { ClientRepository } from './clients/client.repository.js';
+import { SigningKeys } from './keys/signing-keys.js';
+import { TokenReconciler } from './reconcile/token-reconciler.js';
 import { startStandInPolicy, StandInPolicyState } from './test/stand-in-policy.js';
 import { TokenModule } from './token.module.js';
 import { Revocations } from './tokens/revocations.js';
@@ -191,5 +194,72 @@ describe('token service over NATS and PostgreSQL', () => {
   it('survives ContractError typing across the wire', async () => {
     const error = await issue('demo', basic('svc', 'wrong')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ContractError);
+  });
+
+  describe('reconciliation of the tenants file', () => {
+    // What every replica does at start (TokenModule.onModuleInit), run again on both replicas.
+    const reconcile = (file: typeof tenants) =>
+      Promise.all(services.map((replica) => new TokenReconciler(replica.get(SigningKeys, { strict: false }), replica.get(ClientRepository, { strict: false })).reconcile(file.tenants)));
+    const rowsOf = async () => {
+      const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+      try {
+        const clients = await pool.query<{ tenant: string; client_id: string; secret_hash: string | null; display_name: string | null; scopes: string[] }>(
+          `SELECT tenant, client_id, display_name, secret_hash, auth_methods, grant_types, scopes, redirect_uris, access_token_ttl_seconds, managed_by, created_at FROM token.oauth_client ORDER BY tenant, client_id`,
+        );
+        const keys = await pool.query(`SELECT kid, tenant, alg, status FROM token.signing_key ORDER BY kid`);
+        return { clients: clients.rows, keys: keys.rows };
+      } finally {
+        await pool.end();
+      }
+    };
+
+    it('case=should create nothing twice and keep every secret hash and signing key when the same file is reconciled again', async () => {
+      const before = await rowsOf();
+      expect(before.clients.map((row) => `${row.tenant}/${row.client_id}`)).toEqual(['demo/other-svc', 'demo/svc', 'other/svc']);
+      await reconcile(tenants);
+      await reconcile(tenants);
+      expect(await rowsOf()).toEqual(before);
+      await expect(issue('demo', basic('svc', 'svc-secret'), { scope: 'devices:read' })).resolves.toMatchObject({ scope: 'devices:read' });
+    });
+
+    it('case=should apply an edited file: changed scopes and display name take effect, the secret hash stays', async () => {
+      const edited = parseTenants(`
+tenants:
+  - id: demo
+    clients:
+      - clientId: svc
+        displayName: Fleet telemetry
+        secret: svc-secret
+        tokenEndpointAuthMethods: [client_secret_basic, client_secret_post]
+        grantTypes: [client_credentials]
+        scopes: [devices:read, telemetry:write]
+      - clientId: other-svc
+        secret: other-secret
+        grantTypes: [client_credentials]
+  - id: other
+    clients:
+      - clientId: svc
+        secret: svc-secret
+        grantTypes: [client_credentials]
+`);
+      const before = await rowsOf();
+      try {
+        await reconcile(edited);
+        const after = await rowsOf();
+        expect(after.keys).toEqual(before.keys);
+        expect(after.clients.map((row) => `${row.tenant}/${row.client_id}`)).toEqual(before.clients.map((row) => `${row.tenant}/${row.client_id}`));
+        const svc = after.clients.find((row) => row.tenant === 'demo' && row.client_id === 'svc')!;
+        const svcBefore = before.clients.find((row) => row.tenant === 'demo' && row.client_id === 'svc')!;
+        expect(svc).toEqual({ ...svcBefore, display_name: 'Fleet telemetry', scopes: ['devices:read', 'telemetry:write'] });
+        // Whichever replica answers reads the new registration (each reconciliation dropped its cached copy).
+        for (let i = 0; i < 4; i++) {
+          await expect(issue('demo', basic('svc', 'svc-secret'), { scope: 'telemetry:write' })).resolves.toMatchObject({ scope: 'telemetry:write' });
+          await expect(issue('demo', basic('svc', 'svc-secret'), { scope: 'devices:write' })).rejects.toMatchObject({ code: 'invalid_scope' });
+        }
+      } finally {
+        await reconcile(tenants);
+      }
+      expect(await rowsOf()).toEqual(before);
+    });
   });
 });
