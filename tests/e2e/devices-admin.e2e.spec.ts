@@ -10,6 +10,7 @@ import { devTenants, headingOf, locationOf, tenantsYaml } from './support/device
 import { formOf, HttpBrowser } from './support/http-browser.js';
 import { clientCredentialsToken, userAccessToken } from './support/oauth.js';
 import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { type Problem } from './support/problems.js';
 
 const ADAM = { username: 'adam', password: 'adam-password' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -34,14 +35,6 @@ interface Device {
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
-}
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Array<{ pointer?: string; parameter?: string; detail: string }>;
-  details?: Record<string, unknown>;
 }
 interface BulkReport {
   summary: { created: number; skipped: number; rejected: number };

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { bearerJson } from './support/delegation.js';
 import { devTenants, tenantsYaml } from './support/device.js';
 import { clientCredentialsToken } from './support/oauth.js';
-import { DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { DEMO_CLIENT, type E2eEnvironment, http, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { ok, problem } from './support/problems.js';
 
 const MAINTENANCE_BUNDLE = readFileSync(join(import.meta.dirname, '..', '..', 'libs', 'policy', 'fixtures', 'maintenance.tar.gz'));
 const run = randomBytes(3).toString('hex');
@@ -25,11 +26,6 @@ interface PolicyStatus {
   bundle: { source: string; origin: string; version: number; digest: string; activatedBy: { type: string; id: string } | null };
   data: { version: number };
   lastRejected: { kind: string; error: string; actor: { type: string; id: string } } | null;
-}
-interface Problem {
-  status: number;
-  detail: string;
-  reasons?: string[];
 }
 interface Decision {
   decision: boolean;
@@ -67,17 +63,6 @@ afterAll(async () => {
 });
 
 const policyUrl = (path = '') => `${issuer}/admin/v1/policy${path}`;
-
-function ok<T>(result: HttpResult, status = 200): T {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  return result.json as T;
-}
-
-function problem(result: HttpResult, status: number): Problem {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  return result.json as Problem;
-}
 
 const getStatus = async (token = admin) => ok<PolicyStatus>(await bearerJson('GET', policyUrl(), token));
 

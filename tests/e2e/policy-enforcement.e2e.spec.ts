@@ -17,6 +17,7 @@ import { bearerJson, exchangeToken, nextWallClock, ShiftedClock, timeUntil } fro
 import { devTenants, tenantsYaml } from './support/device.js';
 import { clientCredentialsToken, DEMO_APP, userAccessToken, type WebClient } from './support/oauth.js';
 import { DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { ok, problem, type Problem } from './support/problems.js';
 
 const ZURICH = 'Europe/Zurich';
 const DAY = 86_400_000;
@@ -40,11 +41,6 @@ interface Device {
   status: string;
   ownerId: string | null;
   attributes: Record<string, unknown>;
-}
-interface Problem {
-  status: number;
-  detail: string;
-  reasons?: string[];
 }
 interface Decision {
   decision: boolean;
@@ -101,17 +97,6 @@ afterAll(async () => {
 
 const devices = (path = '') => `${issuer}/admin/v1/devices${path}`;
 const accessUrl = (path: string) => `${issuer}/access/v1/${path}`;
-
-function ok<T>(result: HttpResult, status = 200): T {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  return result.json as T;
-}
-
-function problem(result: HttpResult, status: number): Problem {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  return result.json as Problem;
-}
 
 /** A policy denial: 403 problem+json whose reasons are the policy's, no WWW-Authenticate (the token is fine). */
 function denied(result: HttpResult, reason: RegExp): Problem {

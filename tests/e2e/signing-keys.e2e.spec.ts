@@ -9,7 +9,8 @@ import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify
 import { bearerJson } from './support/delegation.js';
 import { devTenants, tenantsYaml } from './support/device.js';
 import { clientCredentialsToken } from './support/oauth.js';
-import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, type HttpResult, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { basicAuth, DEMO_CLIENT, type E2eEnvironment, http, postForm, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
+import { ok, problem } from './support/problems.js';
 
 const PROPAGATION_SECONDS = 4;
 /** The development tenant's longest token lifetime (300 s) and the default clock-skew margin (5 min). */
@@ -27,12 +28,6 @@ interface SigningKey {
   retiredAt: string | null;
   publishUntil: string | null;
   rotationReason: string | null;
-}
-interface Problem {
-  status: number;
-  detail: string;
-  reasons?: string[];
-  errors?: Array<{ pointer?: string; detail: string }>;
 }
 
 let env: E2eEnvironment;
@@ -56,17 +51,6 @@ afterAll(async () => {
 });
 
 const keysUrl = (path = '') => `${issuer}/admin/v1/signing-keys${path}`;
-
-function ok<T>(result: HttpResult, status = 200): T {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  return result.json as T;
-}
-
-function problem(result: HttpResult, status: number): Problem {
-  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text.slice(0, 500)}`);
-  expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  return result.json as Problem;
-}
 
 const listKeys = async (token = admin) => ok<{ keys: SigningKey[] }>(await bearerJson('GET', keysUrl(), token)).keys;
 const rotate = (body?: unknown, token: string | null = admin) => bearerJson('POST', keysUrl('/rotate'), token, body);
