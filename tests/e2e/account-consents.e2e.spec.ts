@@ -1,7 +1,8 @@
 // Withdrawing consent, end to end in headless Chromium: a person allows an app (openid-client as the
 // relying party), finds it on the account page the consent page links to, withdraws it there, and the
 // app's refresh token is refused while the next authorization asks for consent again. Another person's
-// and another tenant's consents are neither shown nor touched.
+// and another tenant's consents are neither shown nor touched. A TV paired with a code (RFC 8628, no
+// remembered consent) is listed too, and withdrawing it ends its refresh token.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -9,9 +10,13 @@ import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/browser.js';
 import { allow, authorizationRequest, callbackOf, contextAnswering, INSECURE, signIn } from './support/browser-flow.js';
+import { decideDevice, headingOf } from './support/device.js';
+import { HttpBrowser } from './support/http-browser.js';
 import { type E2eEnvironment, startE2eEnvironment, writeTenantsFile } from './support/platform.js';
 
 const WEB = { id: 'demo-web', secret: 'demo-web-secret', redirectUri: 'http://localhost:8080/callback' };
+/** The dev tenants' TV: a public client of the device grant, with refresh tokens for offline_access. */
+const TV = 'demo-tv';
 const ADAM = { username: 'adam', password: 'adam-password' };
 const BIANCA = { username: 'bianca', password: 'bianca-password' };
 const ACME_ADAM = { username: 'adam', password: 'adam-at-acme-password' };
@@ -235,4 +240,71 @@ describe('another person\'s and another tenant\'s consents', () => {
       await biancaContext.close();
     }
   });
+});
+
+describe('a TV paired with a code (RFC 8628 device grant, which remembers no consent)', () => {
+  const tvClient = () => client.discovery(new URL(demo), TV, undefined, client.None(), INSECURE);
+
+  it('is listed as paired with a code; withdrawing it ends its refresh token (invalid_grant), and not another person\'s', async () => {
+    const tv = await tvClient();
+    // Adam pairs a TV in Chromium; bianca pairs another TV of the same app.
+    const adamsTv = await client.initiateDeviceAuthorization(tv, { scope: 'openid devices:read offline_access' });
+    const biancasTv = await client.initiateDeviceAuthorization(tv, { scope: 'openid offline_access' });
+    const adamsTokens = client.pollDeviceAuthorizationGrant(tv, adamsTv);
+    const biancasTokens = client.pollDeviceAuthorizationGrant(tv, biancasTv);
+
+    const context = await newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(adamsTv.verification_uri_complete!);
+      expect(await page.locator('h1').textContent()).toBe('Connect a device');
+      await Promise.all([page.waitForLoadState(), page.click('button[type=submit]')]);
+      expect(await page.locator('h1').textContent()).toBe('Sign in');
+      await page.fill('#username', ADAM.username);
+      await page.fill('#password', ADAM.password);
+      await Promise.all([page.waitForURL(/\/device\/confirm/), page.click('button[type=submit]')]);
+      expect(await page.locator('h1').textContent()).toBe('Connect this device?');
+      await Promise.all([page.waitForLoadState(), page.click('button[value=allow]')]);
+      expect(await page.locator('h1').textContent()).toBe('Device connected');
+      const biancasDone = await decideDevice(new HttpBrowser(env.platform.url), env.platform.url, biancasTv.verification_uri_complete!, 'allow', BIANCA);
+      expect(headingOf(biancasDone.text)).toBe('Device connected');
+      const [adams, biancas] = await Promise.all([adamsTokens, biancasTokens]);
+      expect(adams.refresh_token).toEqual(expect.any(String));
+      expect(biancas.refresh_token).toEqual(expect.any(String));
+
+      // On adam's account page: the TV, how and since when it was allowed, what it may do.
+      const account = await accountPage(context, demo);
+      expect(await appsListed(account)).toEqual(['Demo TV']);
+      expect(await account.locator('main').textContent()).toContain('Paired with a code since');
+      expect(await account.locator('ul.scopes li').allTextContents()).toEqual([
+        'Know who you are when you sign inopenid',
+        'See your devices and their statusdevices:read',
+        'Keep access while you are not using the appoffline_access',
+      ]);
+      const pairedAt = Date.parse((await account.locator('time').getAttribute('datetime'))!);
+      expect(Date.now() - pairedAt).toBeLessThan(120_000);
+
+      await Promise.all([account.waitForURL(`${demo}/account/consents`), account.getByRole('button', { name: 'Withdraw access from Demo TV' }).click()]);
+      await account.waitForSelector('[role=status]');
+      expect(await account.locator('[role=status]').textContent()).toContain('Demo TV no longer has access to your account.');
+      expect(await appsListed(account)).toEqual([]);
+
+      // The TV's refresh token is refused and its access token revoked; bianca's TV keeps its access.
+      await expect(client.refreshTokenGrant(tv, adams.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      expect(await eventuallyInactive(await webClient(demo), adams.access_token)).toBe(true);
+      await expect(client.refreshTokenGrant(tv, biancas.refresh_token!)).resolves.toMatchObject({ token_type: expect.stringMatching(/^bearer$/i) });
+      const biancasContext = await newContext();
+      try {
+        const biancasPage = await biancasContext.newPage();
+        await biancasPage.goto(`${demo}/account/consents`);
+        await signIn(biancasPage, BIANCA.username, BIANCA.password);
+        await biancasPage.waitForURL(`${demo}/account/consents`);
+        expect(await appsListed(biancasPage)).toContain('Demo TV');
+      } finally {
+        await biancasContext.close();
+      }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

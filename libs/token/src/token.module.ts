@@ -18,6 +18,7 @@ import { Interactions } from './authorization/interactions.js';
 import { ClientAssertions } from './clients/client-assertions.js';
 import { ClientAuthenticator } from './clients/client-authenticator.js';
 import { DeviceClients } from './clients/device-clients.js';
+import { AppsWithAccess } from './consent/apps-with-access.js';
 import { Consents } from './consent/consents.js';
 import { DelegatedTokens } from './delegation/delegated-tokens.js';
 import { DelegationsClaim } from './delegation/delegations-claim.js';
@@ -241,6 +242,11 @@ export class TokenModule {
           inject: [ClientRepository, Interactions, AuthorizationCodes, TokenDatabase, RefreshTokens],
           useFactory: (clients: ClientRepository, interactions: Interactions, codes: AuthorizationCodes, db: TokenDatabase, refreshTokens: RefreshTokens) =>
             new AuthorizationEndpoint(tenants, clients, interactions, codes, new Consents(db), refreshTokens, options.publicUrl, clock),
+        },
+        {
+          provide: AppsWithAccess,
+          inject: [ClientRepository, TokenDatabase],
+          useFactory: (clients: ClientRepository, db: TokenDatabase) => new AppsWithAccess(tenants, clients, db, clock),
         },
         {
           provide: TokenEndpoints,

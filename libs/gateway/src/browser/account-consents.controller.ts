@@ -1,7 +1,7 @@
 import { type ConsentSummary, ListConsents, RevokeConsent } from '@latchkey/contracts';
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { accountPaths, CLIENT_ID_FIELD, consentsPage, type WithdrawNotice } from '../pages/account.js';
+import { accountPaths, type AllowedBy, CLIENT_ID_FIELD, consentsPage, type WithdrawNotice } from '../pages/account.js';
 import { sendPage } from '../pages/reply.js';
 import { ACCOUNT_NAME } from './account.controller.js';
 import { type BrowserSession, CSRF_REFUSED, PageFlow } from './page-flow.js';
@@ -15,10 +15,20 @@ export function withdrawFormId(clientId: string): string {
 }
 
 /**
- * `/t/{t}/account/consents` (ADR 0013): the apps the signed-in person allowed (token `list-consents`,
- * for the session's user only) and, per app, a CSRF-protected form that withdraws its access (token
- * `revoke-consent`: the remembered consent and the app's refresh-token families of that user). Without
- * a session, the stand-alone sign-in comes first and returns here.
+ * How an app of the list got its access. Only the device grant gives refresh tokens without remembering
+ * consent (the authorization-code flow remembers it before the code exists), so an app that holds
+ * refresh tokens but no remembered consent was paired with a code.
+ */
+export function allowedBy(app: ConsentSummary): AllowedBy {
+  return !app.rememberedConsent && app.offlineAccess ? 'code' : 'sign-in';
+}
+
+/**
+ * `/t/{t}/account/consents` (ADR 0013): the apps that hold access for the signed-in person (token
+ * `list-consents`, for the session's user only: remembered consents and live refresh tokens, such as a
+ * TV paired on `/device`) and, per app, a CSRF-protected form that withdraws its access (token
+ * `revoke-consent`: the remembered consent, if any, and the app's refresh-token families of that user).
+ * Without a session, the stand-alone sign-in comes first and returns here.
  */
 @Controller('t/:tenant')
 export class AccountConsentsController {
@@ -71,6 +81,7 @@ export class AccountConsentsController {
       clientName: consent.clientName,
       scopes: consent.scopes,
       grantedAt: consent.grantedAt,
+      allowedBy: allowedBy(consent),
       csrfToken: tokens[index] as string,
     }));
     const page = consentsPage({

@@ -12,6 +12,7 @@ import { GUARD_SUBJECTS, type ScriptedHandler, ScriptedServices, startScriptedGa
 const PUBLIC_URL = 'https://id.example';
 const ADAM = '0b5a8e0e-7a3b-4c1f-9d3e-2f1a6b7c8d9e';
 const BIANCA = '8d3c1f9e-2a4b-4c5d-9e6f-7a8b9c0d1e2f';
+const CARLA = '3e7f2a1b-5c6d-4e8f-9a0b-1c2d3e4f5a6b';
 const NOW = Math.floor(Date.now() / 1000);
 const LATER = new Date(Date.now() + 3_600_000).toISOString();
 
@@ -22,13 +23,33 @@ const TENANTS = parseTenants(`tenants:
 `);
 
 /** Browser sessions identity knows: the session id (cookie value) → its user, at tenant demo only. */
-const SESSIONS: Record<string, { id: string; username: string }> = { 'session-adam': { id: ADAM, username: 'adam' }, 'session-bianca': { id: BIANCA, username: 'bianca' } };
+const SESSIONS: Record<string, { id: string; username: string }> = {
+  'session-adam': { id: ADAM, username: 'adam' },
+  'session-bianca': { id: BIANCA, username: 'bianca' },
+  'session-carla': { id: CARLA, username: 'carla' },
+};
 
-const consent = (clientId: string, clientName: string, scopes: string[]) => ({ clientId, clientName, scopes, grantedAt: '2030-01-02T03:04:05.000Z', updatedAt: '2030-01-02T03:04:05.000Z' });
-/** Each user's consents, as the token service lists them. */
-const CONSENTS: Record<string, ReturnType<typeof consent>[]> = {
+const consent = (clientId: string, clientName: string, scopes: string[]) => ({
+  clientId,
+  clientName,
+  scopes,
+  grantedAt: '2030-01-02T03:04:05.000Z',
+  updatedAt: '2030-01-02T03:04:05.000Z',
+  rememberedConsent: true,
+  offlineAccess: false,
+});
+/** An app that holds refresh tokens without a remembered consent: paired through the device grant (RFC 8628). */
+const paired = (clientId: string, clientName: string, scopes: string[]) => ({
+  ...consent(clientId, clientName, scopes),
+  grantedAt: '2030-02-03T04:05:06.000Z',
+  rememberedConsent: false,
+  offlineAccess: true,
+});
+/** Each user's apps with access, as the token service lists them. */
+const CONSENTS: Record<string, Array<ReturnType<typeof consent>>> = {
   [ADAM]: [consent('demo-web', 'Demo web app', ['openid', 'offline_access']), consent('demo-app', 'Demo mobile app', ['openid', 'lock:unlock'])],
   [BIANCA]: [consent('demo-tv', 'Demo TV', ['openid'])],
+  [CARLA]: [paired('demo-tv', 'Demo TV', ['openid', 'devices:read', 'offline_access']), { ...consent('demo-web', 'Demo web app', ['openid', 'offline_access']), rememberedConsent: true, offlineAccess: true }],
 };
 
 const services = new ScriptedServices(GUARD_SUBJECTS);
@@ -207,6 +228,39 @@ describe('POST /t/{t}/account/consents (withdraw)', () => {
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toContain('<input type="hidden" name="interaction_id" value="account-consents">');
     expect(sent(RevokeConsent.subject)).toEqual([]);
+  });
+});
+
+describe('apps paired with a code (device grant): listed and withdrawn like the others', () => {
+  it('says how each app was allowed: paired with a code, or when signing in to it', async () => {
+    const page = await new Browser('session-carla').get('/t/demo/account/consents');
+    expect(page.statusCode).toBe(200);
+    expect(sent(ListConsents.subject)).toEqual([{ tenant: 'demo', userId: CARLA }]);
+    expect(page.body).toContain('<h2 id="app-0">Demo TV</h2>\n<p class="muted">Paired with a code since <time datetime="2030-02-03T04:05:06.000Z">3 February 2030</time>. It may:</p>');
+    expect(page.body).toContain('<li>See your devices and their status<small>devices:read</small></li>');
+    expect(page.body).toContain('<h2 id="app-1">Demo web app</h2>\n<p class="muted">Allowed since <time datetime="2030-01-02T03:04:05.000Z">2 January 2030</time>, when you signed in to it. It may:</p>');
+    expect([...withdrawForms(page.body).keys()]).toEqual(['demo-tv', 'demo-web']);
+    // An entry of a token service that listed remembered consents only is one allowed when signing in.
+    const adams = await new Browser('session-adam').get('/t/demo/account/consents');
+    expect(adams.body).toContain('Allowed since <time datetime="2030-01-02T03:04:05.000Z">2 January 2030</time>, when you signed in to it.');
+    expect(adams.body).not.toContain('Paired with a code');
+  });
+
+  it('withdraws a paired app: revoke-consent for the session\'s user, which ends its refresh tokens', async () => {
+    const browser = new Browser('session-carla');
+    const fields = withdrawForms((await browser.get('/t/demo/account/consents')).body).get('demo-tv')!;
+    services.handlers.set(RevokeConsent.subject, (request) => RevokeConsent.reply.parse({ revoked: false, refreshFamiliesRevoked: request.clientId === 'demo-tv' ? 2 : 0 }));
+    const done = await browser.post('/t/demo/account/consents', fields);
+    expect(done.statusCode).toBe(200);
+    expect(sent(RevokeConsent.subject)).toEqual([{ tenant: 'demo', clientId: 'demo-tv', userId: CARLA }]);
+    expect(done.body).toContain('<strong>Demo TV</strong> no longer has access to your account.');
+    expect([...withdrawForms(done.body).keys()]).toEqual(['demo-web']);
+  });
+
+  it('case=should refuse, on both sides of the contract, an entry that holds neither a consent nor refresh tokens', () => {
+    const empty = { ...consent('demo-tv', 'Demo TV', ['openid']), rememberedConsent: false, offlineAccess: false };
+    expect(ListConsents.reply.safeParse({ consents: [empty] }).success).toBe(false);
+    expect(ListConsents.reply.safeParse({ consents: [{ ...empty, offlineAccess: true }] }).success).toBe(true);
   });
 });
 

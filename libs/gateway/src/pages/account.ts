@@ -101,6 +101,12 @@ ${accountNav(nav, 'otp')}`,
   });
 }
 
+/**
+ * How the person gave an app access: on the consent page when they signed in to it (authorization-code
+ * flow), or by pairing it with a code it showed (RFC 8628 device grant, e.g. a TV).
+ */
+export type AllowedBy = 'sign-in' | 'code';
+
 /** One app the person allowed, with the CSRF token of the form that withdraws it. */
 export interface AppAccess {
   clientId: string;
@@ -108,6 +114,8 @@ export interface AppAccess {
   scopes: readonly string[];
   /** ISO 8601: when the person first allowed the app. */
   grantedAt: string;
+  /** Absent: on the consent page, the one way there was before the device grant's apps were listed. */
+  allowedBy?: AllowedBy;
   csrfToken: string;
 }
 
@@ -137,15 +145,19 @@ function withdrawNotice(notice: WithdrawNotice | undefined): Html | '' {
   return html`<p class="done" role="status"><strong>${notice.clientName}</strong> no longer has access to your account. If you use it again, it will ask you first.</p>`;
 }
 
+function allowedSince(app: AppAccess): Html {
+  return app.allowedBy === 'code' ? html`Paired with a code since ${day(app.grantedAt)}.` : html`Allowed since ${day(app.grantedAt)}, when you signed in to it.`;
+}
+
 /**
- * `/t/{tenant}/account/consents`: the apps the signed-in person allowed, each with what it may do in
- * plain words, since when, and a form that withdraws its access (and the refresh tokens it holds).
+ * `/t/{tenant}/account/consents`: the apps the signed-in person allowed, each with how and since when,
+ * what it may do in plain words, and a form that withdraws its access (and the refresh tokens it holds).
  */
 export function consentsPage({ tenantName, username, apps, nav, notice, ...options }: ConsentsPageOptions): Html {
   const action = ownUrl(options.action);
   const list = apps.map(
     (app, index) => html`<h2 id="app-${index}">${app.clientName}</h2>
-<p class="muted">Allowed since ${day(app.grantedAt)}. It may:</p>
+<p class="muted">${allowedSince(app)} It may:</p>
 ${scopeList(app.scopes)}
 <form method="post" action="${action}">
 ${hiddenFields(app.csrfToken)}<input type="hidden" name="${CLIENT_ID_FIELD}" value="${app.clientId}">
@@ -160,7 +172,7 @@ ${hiddenFields(app.csrfToken)}<input type="hidden" name="${CLIENT_ID_FIELD}" val
 ${withdrawNotice(notice)}
 ${
   apps.length > 0
-    ? html`<p>These apps may use your account because you allowed them. Withdrawing access takes back what you allowed, including access while you are not using the app; the app has to ask you again.</p>
+    ? html`<p>These apps may use your account because you allowed them, when you signed in to them or paired them with a code. Withdrawing access takes back what you allowed, including access while you are not using the app; the app has to ask you again.</p>
 ${list}`
     : html`<p>No app has access to your account. When you allow an app, it is listed here.</p>`
 }

@@ -6,8 +6,6 @@ import {
   type CompleteAuthorization,
   ContractError,
   type GetInteraction,
-  type ListConsents,
-  MAX_LISTED_CONSENTS,
   type ParsedRequestOf,
   type ReplyOf,
   type RevokeConsent,
@@ -122,24 +120,6 @@ export class AuthorizationEndpoint {
     const tenant = this.tenants.get(request.tenant);
     const missing = await this.consents.missing(tenant.id, request.clientId, request.userId, request.scopes);
     return { granted: missing.length === 0, missing };
-  }
-
-  /** `latchkey.token.v1.list-consents`: the user's remembered consents in this tenant, with each app's name. */
-  async listConsents(request: ParsedRequestOf<typeof ListConsents>): Promise<ReplyOf<typeof ListConsents>> {
-    const tenant = this.tenants.get(request.tenant);
-    const remembered = await this.consents.list(tenant.id, request.userId, MAX_LISTED_CONSENTS);
-    // `find` is cached per client, and a person consents to a handful of apps: no batch query needed.
-    const clients = await Promise.all(remembered.map((consent) => this.clients.find(tenant.id, consent.clientId)));
-    return {
-      consents: remembered.map((consent, index) => ({
-        clientId: consent.clientId,
-        // A client removed since keeps its consent row until withdrawn: name it by its id.
-        clientName: clients[index]?.displayName || consent.clientId,
-        scopes: consent.scopes,
-        grantedAt: consent.grantedAt.toISOString(),
-        updatedAt: consent.updatedAt.toISOString(),
-      })),
-    };
   }
 
   /** `latchkey.token.v1.revoke-consent`: the client also loses the refresh tokens the consent allowed. */

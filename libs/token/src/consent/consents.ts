@@ -1,13 +1,5 @@
 import type { TokenDatabase } from '../token.prisma.js';
 
-/** A remembered consent as the person's account page lists it. */
-export interface RememberedConsent {
-  clientId: string;
-  scopes: string[];
-  grantedAt: Date;
-  updatedAt: Date;
-}
-
 /** Remembered consent of a user to a client's scopes. */
 export class Consents {
   constructor(private readonly db: TokenDatabase) {}
@@ -26,17 +18,6 @@ export class Consents {
   async missing(tenant: string, clientId: string, userId: string, scopes: string[]): Promise<string[]> {
     const row = await this.db.prisma.consent.findUnique({ where: { tenant_clientId_userId: { tenant, clientId, userId } } });
     return scopes.filter((scope) => !row?.scopes.includes(scope));
-  }
-
-  /** The user's consents in this tenant, most recently allowed first (at most `limit`). */
-  async list(tenant: string, userId: string, limit: number): Promise<RememberedConsent[]> {
-    const rows = await this.db.prisma.consent.findMany({
-      where: { tenant, userId },
-      orderBy: [{ updatedAt: 'desc' }, { clientId: 'asc' }],
-      take: limit,
-      select: { clientId: true, scopes: true, createdAt: true, updatedAt: true },
-    });
-    return rows.map((row) => ({ clientId: row.clientId, scopes: row.scopes, grantedAt: row.createdAt, updatedAt: row.updatedAt }));
   }
 
   async revoke(tenant: string, clientId: string, userId: string): Promise<boolean> {
