@@ -12,4 +12,4 @@ export function freePort(): Promise<number>;
 export function startPostgres(options?: { port?: number }): Promise<LocalServer>;
 export function startNats(options?: { port?: number }): Promise<LocalServer>;
 export function findPostgresBin(): string | undefined;
-export function findNatsServer(): string | undefined;
+export function findNatsServer(options?: { recentOnly?: boolean }): string | undefined;

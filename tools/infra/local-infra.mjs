@@ -15,7 +15,13 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)
  */
 export const TOOLS_DIR = process.env.LATCHKEY_TOOLS_DIR ? resolve(process.env.LATCHKEY_TOOLS_DIR) : join(REPO_ROOT, '.tools');
 export const TOOLS_BIN = join(TOOLS_DIR, 'bin');
-export const NATS_SERVER_MODULE = 'github.com/nats-io/nats-server/v2@v2.12.1';
+export const NATS_SERVER_VERSION = '2.15.2';
+export const NATS_SERVER_MODULE = `github.com/nats-io/nats-server/v2@v${NATS_SERVER_VERSION}`;
+/**
+ * Older servers (2.12.1 measured) publish to a file-stored stream ~10x slower while a consumer reads it
+ * (docs/benchmarks.md): a bulk import's events then drained at ~650/s instead of ~7,000/s.
+ */
+const NATS_SERVER_MINIMUM = [2, 15, 0];
 
 export function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -46,8 +52,39 @@ export function findPostgresBin() {
   return versions.length ? join(base, versions[0], 'bin') : undefined;
 }
 
-export function findNatsServer() {
-  return [onPath('nats-server'), join(TOOLS_BIN, 'nats-server'), join(homedir(), 'go', 'bin', 'nats-server')].find((p) => p && existsSync(p));
+const natsServerVersions = new Map();
+
+/** `[major, minor, patch]` of a nats-server binary, or undefined when it does not say. */
+function natsServerVersion(path) {
+  if (!natsServerVersions.has(path)) {
+    let version;
+    try {
+      const match = /v(\d+)\.(\d+)\.(\d+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 }));
+      version = match?.slice(1).map(Number);
+    } catch {
+      version = undefined;
+    }
+    natsServerVersions.set(path, version);
+  }
+  return natsServerVersions.get(path);
+}
+
+function isRecentNatsServer(path) {
+  const version = natsServerVersion(path);
+  if (!version) return false;
+  for (let i = 0; i < NATS_SERVER_MINIMUM.length; i++) {
+    if (version[i] !== NATS_SERVER_MINIMUM[i]) return version[i] > NATS_SERVER_MINIMUM[i];
+  }
+  return true;
+}
+
+/**
+ * The nats-server to run: the first of .tools/bin, PATH and ~/go/bin that is at least
+ * NATS_SERVER_MINIMUM, else (unless `recentOnly`) any of them — an older one works, only slower.
+ */
+export function findNatsServer({ recentOnly = false } = {}) {
+  const found = [join(TOOLS_BIN, 'nats-server'), onPath('nats-server'), join(homedir(), 'go', 'bin', 'nats-server')].filter((p) => p && existsSync(p));
+  return found.find(isRecentNatsServer) ?? (recentOnly ? undefined : found[0]);
 }
 
 function isRoot() {
