@@ -41,3 +41,35 @@ export abstract class EventStream {
   /** Stops this instance's consumers and releases its connection. */
   abstract close(): Promise<void>;
 }
+
+/**
+ * A durable consumer a service starts at boot and stops at shutdown (its event feeds). Starting again,
+ * also while the first start is still under way, keeps the one consumer; a failed start can be retried;
+ * after `stop()` a later `start()` consumes again from the durable position.
+ */
+export class DurableSubscription {
+  private running: Promise<RunningConsumer> | null = null;
+
+  constructor(
+    private readonly stream: EventStream,
+    private readonly options: DurableConsumerOptions,
+  ) {}
+
+  /** Resolves once the durable consumer exists, so that events published afterwards reach it. */
+  async start(): Promise<void> {
+    const running = (this.running ??= this.stream.consume(this.options));
+    try {
+      await running;
+    } catch (error) {
+      if (this.running === running) this.running = null;
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    const consumer = await running?.catch(() => undefined);
+    await consumer?.stop();
+  }
+}

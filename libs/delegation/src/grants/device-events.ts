@@ -1,5 +1,5 @@
 import { DeviceClaimed, DeviceDecommissioned, DeviceEventPayload, type EventContract } from '@latchkey/contracts';
-import type { EventStream, RunningConsumer } from '@latchkey/messaging';
+import { DurableSubscription, type EventStream } from '@latchkey/messaging';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../clock.js';
 import { SYSTEM_ACTOR } from './expiry-sweeper.js';
@@ -19,17 +19,14 @@ export const GRANT_ENDING_DEVICE_EVENTS = [DeviceDecommissioned, DeviceClaimed] 
  */
 export class DeviceEventsConsumer {
   private readonly logger = new Logger('DelegationDeviceEvents');
-  private consumer: RunningConsumer | null = null;
+  private readonly subscription: DurableSubscription;
 
   constructor(
-    private readonly stream: EventStream,
+    stream: EventStream,
     private readonly store: GrantStore,
     private readonly clock: Clock,
-  ) {}
-
-  /** Resolves once the durable consumer exists. */
-  async start(): Promise<void> {
-    this.consumer ??= await this.stream.consume({
+  ) {
+    this.subscription = new DurableSubscription(stream, {
       durable: DEVICE_EVENTS_DURABLE,
       contracts: GRANT_ENDING_DEVICE_EVENTS,
       handle: async (contract, payload) => {
@@ -38,10 +35,13 @@ export class DeviceEventsConsumer {
     });
   }
 
-  async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = null;
-    await consumer?.stop();
+  /** Resolves once the durable consumer exists. */
+  start(): Promise<void> {
+    return this.subscription.start();
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
   }
 
   /** One event: resolves to acknowledge it, throws (the database is down) to have it redelivered. */

@@ -1,5 +1,5 @@
 import { PolicyActivated } from '@latchkey/contracts';
-import { type EventStream, NATS_CONNECTION, type RunningConsumer, type TransportConfig } from '@latchkey/messaging';
+import { DurableSubscription, type EventStream, NATS_CONNECTION, type TransportConfig } from '@latchkey/messaging';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '@nestjs/common';
 
@@ -19,24 +19,23 @@ export class PolicyActivationFeed {
   private readonly logger = new Logger('PolicyActivationFeed');
   private connection?: NatsConnection;
   private loop?: Promise<void>;
-  private consumer?: RunningConsumer;
+  private readonly inProcess: DurableSubscription;
 
   constructor(
     private readonly transport: TransportConfig,
-    private readonly stream: EventStream,
+    stream: EventStream,
     private readonly onActivated: (tenant: string) => void,
-  ) {}
+  ) {
+    this.inProcess = new DurableSubscription(stream, {
+      durable: POLICY_ACTIVATIONS_DURABLE,
+      contracts: [PolicyActivated],
+      handle: async (_contract, payload) => this.receive(payload),
+    });
+  }
 
   /** Resolves once the subscription is known to the server: no activation published afterwards is missed. */
   async start(): Promise<void> {
-    if (this.transport.kind === 'in-process') {
-      this.consumer ??= await this.stream.consume({
-        durable: POLICY_ACTIVATIONS_DURABLE,
-        contracts: [PolicyActivated],
-        handle: async (_contract, payload) => this.receive(payload),
-      });
-      return;
-    }
+    if (this.transport.kind === 'in-process') return this.inProcess.start();
     if (this.connection) return;
     const nc = await connect({ servers: this.transport.servers, name: `${this.transport.name}-policy-activations`, ...NATS_CONNECTION });
     this.connection = nc;
@@ -56,9 +55,7 @@ export class PolicyActivationFeed {
   }
 
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    await consumer?.stop();
+    await this.inProcess.stop();
     const nc = this.connection;
     this.connection = undefined;
     if (!nc) return;

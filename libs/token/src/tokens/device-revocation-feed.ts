@@ -1,5 +1,5 @@
 import { DEVICE_TOKEN_REVOKING_EVENTS, DeviceEventPayload, type EventContract } from '@latchkey/contracts';
-import type { EventStream, RunningConsumer } from '@latchkey/messaging';
+import { DurableSubscription, type EventStream } from '@latchkey/messaging';
 import { Logger } from '@nestjs/common';
 import type { Clock } from './access-tokens.js';
 import type { Revocations } from './revocations.js';
@@ -58,31 +58,30 @@ export function revocationCutoff(eventAt: Date, receivedAt: Date, allowanceMs: n
  */
 export class DeviceRevocationFeed {
   private readonly logger = new Logger('DeviceRevocationFeed');
-  private consumer: RunningConsumer | null = null;
+  private readonly subscription: DurableSubscription;
   private readonly allowanceMs: number;
 
   constructor(
-    private readonly stream: EventStream,
+    stream: EventStream,
     private readonly revocations: Revocations,
     private readonly clock: Clock,
     options: DeviceRevocationOptions = {},
   ) {
     this.allowanceMs = options.allowanceMs ?? 100;
-  }
-
-  /** Resolves once the durable consumer exists; a failure fails the boot (no device token that cannot be revoked). */
-  async start(): Promise<void> {
-    this.consumer ??= await this.stream.consume({
+    this.subscription = new DurableSubscription(stream, {
       durable: DEVICE_REVOCATIONS_DURABLE,
       contracts: DEVICE_TOKEN_REVOKING_EVENTS,
       handle: (contract, payload) => this.handle(contract, payload),
     });
   }
 
-  async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = null;
-    await consumer?.stop();
+  /** Resolves once the durable consumer exists; a failure fails the boot (no device token that cannot be revoked). */
+  start(): Promise<void> {
+    return this.subscription.start();
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
   }
 
   /** One event: resolves to acknowledge it, throws (e.g. the database is down) to have it redelivered. */

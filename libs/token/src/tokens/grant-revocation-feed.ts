@@ -1,5 +1,5 @@
 import { DelegationEventPayload, type EventContract, GRANT_ENDING_EVENTS } from '@latchkey/contracts';
-import type { EventStream, RunningConsumer } from '@latchkey/messaging';
+import { DurableSubscription, type EventStream } from '@latchkey/messaging';
 import { Logger } from '@nestjs/common';
 import type { Clock } from './access-tokens.js';
 import { LONGEST_ACCESS_TOKEN_LIFETIME_SECONDS } from './device-revocation-feed.js';
@@ -30,27 +30,27 @@ const reasonOf = (contract: EventContract) => contract.subject.slice(contract.su
  */
 export class GrantRevocationFeed {
   private readonly logger = new Logger('GrantRevocationFeed');
-  private consumer: RunningConsumer | null = null;
+  private readonly subscription: DurableSubscription;
 
   constructor(
-    private readonly stream: EventStream,
+    stream: EventStream,
     private readonly revocations: Revocations,
     private readonly clock: Clock,
-  ) {}
-
-  /** Resolves once the durable consumer exists; a failure fails the boot (no delegated token that cannot be revoked). */
-  async start(): Promise<void> {
-    this.consumer ??= await this.stream.consume({
+  ) {
+    this.subscription = new DurableSubscription(stream, {
       durable: GRANT_REVOCATIONS_DURABLE,
       contracts: GRANT_ENDING_EVENTS,
       handle: (contract, payload) => this.handle(contract, payload),
     });
   }
 
-  async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = null;
-    await consumer?.stop();
+  /** Resolves once the durable consumer exists; a failure fails the boot (no delegated token that cannot be revoked). */
+  start(): Promise<void> {
+    return this.subscription.start();
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
   }
 
   /** One event: resolves to acknowledge it, throws (e.g. the database is down) to have it redelivered. */
