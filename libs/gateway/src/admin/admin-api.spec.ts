@@ -5,9 +5,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { parseTenants } from '@latchkey/config';
 import { type AccessTokenClaims, type BulkRowOutcome, ContractError } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PolicyDecider } from '../policy/policy-decider.js';
-import { GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
+import { apiCaller, expectProblem, GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -77,6 +77,8 @@ class DeviceRegistryCalls extends ScriptedServices {
 const services = new DeviceRegistryCalls(GUARD_SUBJECTS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
+/** Requests to the scripted gateway started below (`fastify` is set in beforeAll). */
+const call: ReturnType<typeof apiCaller> = (method, path, options) => apiCaller(fastify)(method, path, options);
 
 beforeAll(async () => {
   ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
@@ -118,28 +120,7 @@ beforeEach(() => {
   ]);
 });
 
-async function call(method: InjectOptions['method'], path: string, options: { token?: string; json?: unknown; body?: string; type?: string; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let payload: string | undefined = options.body;
-  if (options.json !== undefined) {
-    payload = JSON.stringify(options.json);
-    headers['content-type'] = options.type ?? 'application/json';
-  } else if (options.type) headers['content-type'] = options.type;
-  const response = await fastify.inject({ method, url: `/t/demo${path}`, headers, ...(payload !== undefined ? { payload } : {}) });
-  // What must hold for every answer: no 500, no stack trace.
-  expect(response.statusCode).not.toBe(500);
-  expect(response.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
-  return response;
-}
 
-function expectProblem(response: LightMyRequestResponse, status: number): Record<string, unknown> {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = response.json<Record<string, unknown>>();
-  expect(body).toMatchObject({ type: 'about:blank', status, detail: expect.any(String) });
-  return body;
-}
 
 describe('the token guard on the admin API', () => {
   it('asks for a token (401 with the Bearer challenge, problem+json, no-store)', async () => {
@@ -186,8 +167,8 @@ describe('the device admin API', () => {
   });
 
   it('refuses malformed JSON (400), another media type (415) and a body over the limit (413)', async () => {
-    expectProblem(await call('POST', '/admin/v1/devices', { token: 'service', body: '{"serial": ', type: 'application/json' }), 400);
-    expectProblem(await call('POST', '/admin/v1/devices', { token: 'service', body: 'serial=x', type: 'text/plain' }), 415);
+    expectProblem(await call('POST', '/admin/v1/devices', { token: 'service', payload: '{"serial": ', type: 'application/json' }), 400);
+    expectProblem(await call('POST', '/admin/v1/devices', { token: 'service', payload: 'serial=x', type: 'text/plain' }), 415);
     expectProblem(await call('POST', '/admin/v1/devices', { token: 'service', json: { serial: 's', type: 't', model: 'x'.repeat(70_000) } }), 413);
     expect(services.calls).toEqual([]);
   });
@@ -313,7 +294,7 @@ describe('the policy step of the guard (issue #6)', () => {
     expect(services.decisions).toEqual([]);
     services.calls = [];
     expectProblem(await call('PATCH', `/admin/v1/devices/${DEVICE_ID}`, { token: 'service', json: { status: 'active' } }), 422);
-    expectProblem(await call('POST', `/admin/v1/devices/${DEVICE_ID}/suspend`, { token: 'service', body: 'why', type: 'text/plain' }), 415);
+    expectProblem(await call('POST', `/admin/v1/devices/${DEVICE_ID}/suspend`, { token: 'service', payload: 'why', type: 'text/plain' }), 415);
     expect({ calls: services.calls, decisions: services.decisions }).toEqual({ calls: [], decisions: [] });
   });
 
@@ -371,7 +352,7 @@ describe('bulk provisioning', () => {
     rows[3] = 'broken,sensor';
     const csv = `serial,type,model,attr.n\n${rows.join('\n')}\n`;
     expect(csv.length).toBeGreaterThan(64 * 1024);
-    const response = await call('POST', '/admin/v1/devices/bulk', { token: 'service', body: csv, type: 'text/csv' });
+    const response = await call('POST', '/admin/v1/devices/bulk', { token: 'service', payload: csv, type: 'text/csv' });
     expect(response.statusCode).toBe(200);
     const report = response.json<{ summary: unknown; rows: Array<{ row: number; outcome: string }> }>();
     expect(report.summary).toEqual({ created: 1499, skipped: 0, rejected: 1 });

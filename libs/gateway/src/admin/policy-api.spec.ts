@@ -5,11 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { parseTenants } from '@latchkey/config';
 import { type AccessTokenClaims, ContractError, type PolicyStatus } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PolicyDecider } from '../policy/policy-decider.js';
 import { POLICY_BUNDLE_BODY_LIMIT_BYTES } from './operations.js';
 import { MAX_POLICY_BUNDLE_BYTES } from './policy.controller.js';
-import { ScriptedServices, startScriptedGateway, TOKEN_CHECKS } from '../test/scripted-gateway.js';
+import { apiCaller, expectProblem, ScriptedServices, startScriptedGateway, TOKEN_CHECKS } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -46,6 +46,8 @@ const status = (overrides: Partial<PolicyStatus['bundle']> = {}): PolicyStatus =
 const services = new ScriptedServices(TOKEN_CHECKS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
+/** Requests to the scripted gateway started below (`fastify` is set in beforeAll). */
+const call: ReturnType<typeof apiCaller> = (method, path, options) => apiCaller(fastify)(method, path, options);
 
 beforeAll(async () => {
   ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
@@ -64,27 +66,7 @@ beforeEach(() => {
   ]);
 });
 
-async function call(method: InjectOptions['method'], path: string, options: { token?: string; json?: unknown; payload?: string | Buffer; type?: string } = {}): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let payload = options.payload;
-  if (options.json !== undefined) {
-    payload = JSON.stringify(options.json);
-    headers['content-type'] = options.type ?? 'application/json';
-  } else if (options.type) headers['content-type'] = options.type;
-  const response = await fastify.inject({ method, url: `/t/demo${path}`, headers, ...(payload !== undefined ? { payload } : {}) });
-  expect(response.statusCode).not.toBe(500);
-  expect(response.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
-  return response;
-}
 
-function expectProblem(response: LightMyRequestResponse, status: number): Record<string, unknown> {
-  expect({ status: response.statusCode, body: response.body }).toEqual({ status, body: expect.any(String) });
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = response.json<Record<string, unknown>>();
-  expect(body).toMatchObject({ type: 'about:blank', status, detail: expect.any(String) });
-  return body;
-}
 
 const BUNDLE = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xff, 0x00, 0x01, 0x02]);
 const ACTOR = { type: 'client', id: 'demo-service' };

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { parseTenants } from '@latchkey/config';
 import { type AccessTokenClaims, ContractError } from '@latchkey/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
+import type { FastifyInstance } from 'fastify';
+import { apiCaller, expectProblem, GUARD_SUBJECTS, ScriptedServices, startScriptedGateway } from '../test/scripted-gateway.js';
 
 const PUBLIC_URL = 'https://id.example';
 const ISSUER = `${PUBLIC_URL}/t/demo`;
@@ -78,6 +78,8 @@ function scriptedPolicy({ subject, resource, context }: Record<string, unknown>)
 const services = new ScriptedServices(GUARD_SUBJECTS);
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
+/** Requests to the scripted gateway started below (`fastify` is set in beforeAll). */
+const call: ReturnType<typeof apiCaller> = (method, path, options) => apiCaller(fastify)(method, path, options);
 
 beforeAll(async () => {
   ({ app, fastify } = await startScriptedGateway(services, TENANTS, PUBLIC_URL));
@@ -109,21 +111,7 @@ beforeEach(() => {
   ]);
 });
 
-async function call(method: InjectOptions['method'], path: string, options: { token?: string; json?: unknown; tenant?: string } = {}): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const response = await fastify.inject({ method, url: `/t/${options.tenant ?? 'demo'}${path}`, headers, ...(options.json !== undefined ? { payload: JSON.stringify(options.json) } : {}) });
-  expect(response.statusCode).not.toBe(500);
-  expect(response.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
-  return response;
-}
 
-function expectProblem(response: LightMyRequestResponse, status: number): Record<string, unknown> {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  return response.json<Record<string, unknown>>();
-}
 
 const NEW_GRANT = { delegatee: { type: 'user', username: 'bianca' }, resource: 'device:lock-1', scopes: ['lock:unlock'], expiresAt: '2030-01-15T00:00:00Z', constraints: { timeZone: 'Europe/Zurich', weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'] } };
 

@@ -5,7 +5,8 @@ import { ContractError, type RequestContract } from '@latchkey/contracts';
 import { ContractClient } from '@latchkey/messaging';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
+import { expect } from '@jest/globals';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { GatewayModule } from '../gateway.module.js';
 import { createHttpApp } from '../http-app.js';
 
@@ -61,4 +62,46 @@ export async function startScriptedGateway(services: ScriptedServices, tenants: 
   const app = await createHttpApp(module, []);
   await app.init();
   return { app, fastify: app.getHttpAdapter().getInstance() };
+}
+
+export interface ApiCallOptions {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Sent as JSON (`content-type` from `type`, else application/json). */
+  json?: unknown;
+  /** A raw body (with `type` as its content type). */
+  payload?: string | Buffer;
+  type?: string;
+  headers?: Record<string, string>;
+  /** Default `demo`. */
+  tenant?: string;
+}
+
+/**
+ * `call(method, path, options)` against `/t/{tenant}{path}` of a scripted gateway, asserting what must
+ * hold for every answer: no 500 and no stack trace.
+ */
+export function apiCaller(fastify: FastifyInstance): (method: InjectOptions['method'], path: string, options?: ApiCallOptions) => Promise<LightMyRequestResponse> {
+  return async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload = options.payload;
+    if (options.json !== undefined) {
+      payload = JSON.stringify(options.json);
+      headers['content-type'] = options.type ?? 'application/json';
+    } else if (options.type) headers['content-type'] = options.type;
+    const response = await fastify.inject({ method, url: `/t/${options.tenant ?? 'demo'}${path}`, headers, ...(payload !== undefined ? { payload } : {}) });
+    expect(response.statusCode).not.toBe(500);
+    expect(response.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+    return response;
+  };
+}
+
+/** The RFC 9457 body of an answer that must have `status`. */
+export function expectProblem(response: LightMyRequestResponse, status: number): Record<string, unknown> {
+  expect({ status: response.statusCode, body: response.body }).toEqual({ status, body: expect.any(String) });
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json<Record<string, unknown>>();
+  expect(body).toMatchObject({ type: 'about:blank', status, detail: expect.any(String) });
+  return body;
 }
