@@ -1,19 +1,8 @@
-import {
-  CheckGrant,
-  CreateGrant,
-  DeclineGrant,
-  GetGrant,
-  ListGrants,
-  type ParsedRequestOf,
-  RevokeGrant,
-  UseAllGrants,
-  UseGrant,
-} from '@latchkey/contracts';
+import { assertStorable, CheckGrant, CreateGrant, DeclineGrant, GetGrant, ListGrants, type ParsedRequestOf, RevokeGrant, UseAllGrants, UseGrant } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { GrantUsage } from './grants/grant-usage.js';
 import { Grants } from './grants/grants.js';
-import { assertStorable } from './grants/storable-text.js';
 
 /** NATS adapter: the contracts validate, the domain decides. */
 @Controller()

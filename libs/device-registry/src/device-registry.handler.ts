@@ -1,28 +1,10 @@
-import {
-  AddDeviceCredential,
-  AuthenticateDevice,
-  BindDeviceOwner,
-  BulkProvisionDevices,
-  ChangeDeviceStatus,
-  ClaimDevice,
-  CreateDevice,
-  FindDeviceBySerial,
-  GetDevice,
-  GetDeviceAudit,
-  IssueClaimCode,
-  ListDevices,
-  type ParsedRequestOf,
-  RecordDeviceCommand,
-  RevokeDeviceCredential,
-  UpdateDevice,
-} from '@latchkey/contracts';
+import { AddDeviceCredential, assertStorable, AuthenticateDevice, BindDeviceOwner, BulkProvisionDevices, ChangeDeviceStatus, ClaimDevice, CreateDevice, FindDeviceBySerial, GetDevice, GetDeviceAudit, IssueClaimCode, ListDevices, type ParsedRequestOf, RecordDeviceCommand, RevokeDeviceCredential, UpdateDevice } from '@latchkey/contracts';
 import { Handles } from '@latchkey/messaging';
 import { Controller, Inject } from '@nestjs/common';
 import { DeviceAuthentication } from './authentication/device-authentication.js';
 import { ClaimCodes } from './claims/claim-codes.js';
 import { Credentials } from './credentials/credentials.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { assertStorable } from './devices/storable-text.js';
 import { BulkProvisioning } from './provisioning/bulk-provisioning.js';
 
 /**

@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantDirectory } from '@latchkey/config';
-import {
-  type Actor,
-  ContractError,
-  type CreateGrant,
-  type GetGrant,
-  type GrantStatus,
-  type GrantView,
-  type ListGrants,
-  type ParsedRequestOf,
-  type ReplyOf,
-} from '@latchkey/contracts';
+import { type Actor, ContractError, type CreateGrant, decodeCursor, encodeCursor, type GetGrant, type GrantStatus, type GrantView, type ListGrants, type ParsedRequestOf, type ReplyOf } from '@latchkey/contracts';
 import type { Clock } from '../clock.js';
-import { decodeCursor, encodeCursor, GrantCursorKey } from './cursor.js';
+import { GrantCursorKey } from './cursor.js';
 import { auditView, type GrantRecord, grantView } from './grant-record.js';
 import { grantWindow, normalRedelegation } from './grant-rules.js';
 import type { GrantStore, Queryable } from './grant-store.js';

@@ -1,11 +1,10 @@
 import type { TenantDirectory } from '@latchkey/config';
-import { type AuthenticateDevice, type AuthenticatedDevice, ContractError, type ParsedRequestOf } from '@latchkey/contracts';
+import { type AuthenticatedDevice, type AuthenticateDevice, ContractError, isStorable, type ParsedRequestOf } from '@latchkey/contracts';
 import { checkAssertionClaims, readUnverifiedAssertion, type RegisteredPublicJwk, secretMatchesHash, sha256Hex, verifyAssertionSignature } from '@latchkey/crypto';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../clock.js';
 import type { DeviceDatabase } from '../device-registry.prisma.js';
 import { sharedSecretAllowed } from '../devices/device-types.js';
-import { isStorable } from '../devices/storable-text.js';
 
 type Proof = ParsedRequestOf<typeof AuthenticateDevice>['proof'];
 

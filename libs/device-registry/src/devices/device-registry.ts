@@ -1,26 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantDirectory } from '@latchkey/config';
-import {
-  type Actor,
-  type AuditRecordView,
-  type ChangeDeviceStatus,
-  ContractError,
-  type CreateDevice,
-  type DeviceAction,
-  DeviceAttributes,
-  type DeviceView,
-  type ListDevices,
-  type ParsedRequestOf,
-  type RecordDeviceCommand,
-  type ReplyOf,
-  type UpdateDevice,
-} from '@latchkey/contracts';
+import { type Actor, type AuditRecordView, type ChangeDeviceStatus, ContractError, type CreateDevice, decodeCursor, type DeviceAction, DeviceAttributes, type DeviceView, encodeCursor, type ListDevices, type ParsedRequestOf, type RecordDeviceCommand, type ReplyOf, type UpdateDevice } from '@latchkey/contracts';
 import type { Clock } from '../clock.js';
 import { type Device, Prisma } from '../generated/prisma/client.js';
 import { type DevicePreparation, insertDevices, type ParsedNewDevice } from '../provisioning/device-preparation.js';
 import { recordChanges } from './device-changes.js';
 import { DEVICE_COLUMNS, type DeviceStore, serialTakenMessage } from './device-store.js';
-import { AuditCursorKey, decodeCursor, DeviceCursorKey, encodeCursor } from './cursor.js';
+import { AuditCursorKey, DeviceCursorKey } from './cursor.js';
 import { auditView, credentialView, deviceView, statusOf } from './device-views.js';
 import { assertChangeable, transition } from './lifecycle.js';
 

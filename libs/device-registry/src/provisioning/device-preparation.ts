@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantDirectory } from '@latchkey/config';
-import { type Actor, ContractError, type NewDevice } from '@latchkey/contracts';
+import { type Actor, assertStorable, ContractError, type NewDevice } from '@latchkey/contracts';
 import type { z } from 'zod';
 import type { ClaimCodes, NewClaimCode } from '../claims/claim-codes.js';
 import type { Clock } from '../clock.js';
@@ -9,7 +9,6 @@ import { type DeviceChange, recordChanges } from '../devices/device-changes.js';
 import type { Tx } from '../devices/device-store.js';
 import { sharedSecretAllowed } from '../devices/device-types.js';
 import { CLAIM_CODE_TABLE, CREDENTIAL_TABLE, DEVICE_TABLE, multiRowInsert } from '../devices/multi-row-insert.js';
-import { assertStorable } from '../devices/storable-text.js';
 import { type Device, type DeviceCredential, Prisma } from '../generated/prisma/client.js';
 
 export type ParsedNewDevice = z.output<typeof NewDevice>;

@@ -1,4 +1,4 @@
-import { ContractError } from '@latchkey/contracts';
+import { ContractError } from './errors.js';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
