@@ -14,4 +14,5 @@ export { DEFAULT_REDELIVERY, EVENTS_SUBJECTS, type RedeliveryPolicy } from './ev
 export * from './jetstream-event-stream.js';
 export * from './in-process-event-stream.js';
 export * from './outbox-relay.js';
+export * from './replica-subscription.js';
 export * from './tracing.js';

@@ -1,7 +1,5 @@
-import { PolicyActivated } from '@latchkey/contracts';
-import { DurableSubscription, type EventStream, NATS_CONNECTION, type TransportConfig } from '@latchkey/messaging';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Logger } from '@nestjs/common';
+import { type PayloadOf, PolicyActivated } from '@latchkey/contracts';
+import { DurableSubscription, type EventStream, ReplicaSubscription, type TransportConfig } from '@latchkey/messaging';
 
 /** The all-in-one process's durable consumer of policy activations (a single replica there). */
 export const POLICY_ACTIVATIONS_DURABLE = 'token-policy-activations';
@@ -16,59 +14,26 @@ export const POLICY_ACTIVATIONS_DURABLE = 'token-policy-activations';
  * event stream, uses a durable consumer.
  */
 export class PolicyActivationFeed {
-  private readonly logger = new Logger('PolicyActivationFeed');
-  private connection?: NatsConnection;
-  private loop?: Promise<void>;
-  private readonly inProcess: DurableSubscription;
+  private readonly subscription: DurableSubscription | ReplicaSubscription<typeof PolicyActivated>;
 
-  constructor(
-    private readonly transport: TransportConfig,
-    stream: EventStream,
-    private readonly onActivated: (tenant: string) => void,
-  ) {
-    this.inProcess = new DurableSubscription(stream, {
-      durable: POLICY_ACTIVATIONS_DURABLE,
-      contracts: [PolicyActivated],
-      handle: async (_contract, payload) => this.receive(payload),
-    });
+  constructor(transport: TransportConfig, stream: EventStream, onActivated: (tenant: string) => void) {
+    this.subscription =
+      transport.kind === 'in-process'
+        ? new DurableSubscription(stream, {
+            durable: POLICY_ACTIVATIONS_DURABLE,
+            contracts: [PolicyActivated],
+            // The stream hands over validated payloads only.
+            handle: async (_contract, payload) => onActivated((payload as PayloadOf<typeof PolicyActivated>).tenant),
+          })
+        : new ReplicaSubscription({ servers: transport.servers, name: `${transport.name}-policy-activations` }, PolicyActivated, (event) => onActivated(event.tenant));
   }
 
   /** Resolves once the subscription is known to the server: no activation published afterwards is missed. */
-  async start(): Promise<void> {
-    if (this.transport.kind === 'in-process') return this.inProcess.start();
-    if (this.connection) return;
-    const nc = await connect({ servers: this.transport.servers, name: `${this.transport.name}-policy-activations`, ...NATS_CONNECTION });
-    this.connection = nc;
-    const subscription = nc.subscribe(PolicyActivated.subject);
-    this.loop = (async () => {
-      for await (const message of subscription) {
-        let payload: unknown;
-        try {
-          payload = message.json();
-        } catch {
-          continue;
-        }
-        this.receive(payload);
-      }
-    })();
-    await nc.flush();
+  start(): Promise<void> {
+    return this.subscription.start();
   }
 
-  async stop(): Promise<void> {
-    await this.inProcess.stop();
-    const nc = this.connection;
-    this.connection = undefined;
-    if (!nc) return;
-    await nc.drain().catch(() => nc.close());
-    await this.loop;
-  }
-
-  private receive(payload: unknown): void {
-    const event = PolicyActivated.payload.safeParse(payload);
-    if (!event.success) {
-      this.logger.warn('ignored a malformed policy activation event');
-      return;
-    }
-    this.onActivated(event.data.tenant);
+  stop(): Promise<void> {
+    return this.subscription.stop();
   }
 }
