@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { GatewayEnv } from '@latchkey/config';
+import { ClockOffsetMs, GatewayEnv } from '@latchkey/config';
 import { createHttpApp, GatewayModule } from '@latchkey/gateway';
 import { bootOrExit, loadServiceContext, logLevelsUpTo } from '@latchkey/runtime';
 import { Logger } from '@nestjs/common';
-import { z } from 'zod';
 
 /**
  * `LATCHKEY_CLOCK_OFFSET_MS` (default 0) shifts the time the gateway pins for a delegated token's policy
@@ -11,12 +10,7 @@ import { z } from 'zod';
  * that a grant's weekday and time-of-day constraints are decided on the same shifted clock everywhere.
  */
 const Env = GatewayEnv.extend({
-  LATCHKEY_CLOCK_OFFSET_MS: z.coerce
-    .number()
-    .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
-    .min(-10 * 365 * 86_400_000)
-    .max(10 * 365 * 86_400_000)
-    .default(0),
+  LATCHKEY_CLOCK_OFFSET_MS: ClockOffsetMs,
 });
 
 bootOrExit(async () => {

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { TokenServiceEnv } from '@latchkey/config';
+import { ClockOffsetMs, TokenServiceEnv } from '@latchkey/config';
 import { KeyEncryption } from '@latchkey/crypto';
 import { runService } from '@latchkey/messaging';
 import { bootOrExit, loadDatabaseServiceContext, logLevelsUpTo, useBaselineWasmCompiler } from '@latchkey/runtime';
 import { TokenModule } from '@latchkey/token';
 import { Logger } from '@nestjs/common';
-import { z } from 'zod';
 
 useBaselineWasmCompiler();
 
@@ -16,12 +15,7 @@ useBaselineWasmCompiler();
  * constraints are decided on the same shifted clock everywhere. Token times (`iat`, `exp`) stay real.
  */
 const Env = TokenServiceEnv.extend({
-  LATCHKEY_CLOCK_OFFSET_MS: z.coerce
-    .number()
-    .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
-    .min(-10 * 365 * 86_400_000)
-    .max(10 * 365 * 86_400_000)
-    .default(0),
+  LATCHKEY_CLOCK_OFFSET_MS: ClockOffsetMs,
 });
 
 /** The gateway serves the JWKS with `Cache-Control: max-age=60` (docs/adr/0010). */

@@ -138,17 +138,23 @@ export const DeviceRegistryEnv = DatabaseServiceEnv.extend({
 });
 
 /**
+ * `LATCHKEY_CLOCK_OFFSET_MS`: milliseconds by which a service shifts the clock its policy time is read
+ * from (delegation, gateway, token; default 0), within ten years — for end-to-end tests only.
+ */
+export const ClockOffsetMs = z.coerce
+  .number()
+  .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
+  .min(-10 * 365 * 86_400_000)
+  .max(10 * 365 * 86_400_000)
+  .default(0);
+
+/**
  * The delegation service. `LATCHKEY_CLOCK_OFFSET_MS` shifts its clock by that many milliseconds (default
  * 0): for end-to-end tests only, so that a grant's weekday and time-of-day constraints do not depend on
  * the day the tests run. The service warns at boot when it is set.
  */
 export const DelegationServiceEnv = DatabaseServiceEnv.extend({
-  LATCHKEY_CLOCK_OFFSET_MS: z.coerce
-    .number()
-    .int('LATCHKEY_CLOCK_OFFSET_MS must be an integer (milliseconds)')
-    .min(-10 * 365 * 86_400_000)
-    .max(10 * 365 * 86_400_000)
-    .default(0),
+  LATCHKEY_CLOCK_OFFSET_MS: ClockOffsetMs,
 });
 
 /** Identity encrypts TOTP secrets with the key-encryption key; without it, TOTP enrolment is unavailable. */
